@@ -1,0 +1,277 @@
+"""Runs the rules over parsed migrations, keeping the context they need.
+
+For each migration, in order: parse once, compute each statement's effect from the lock
+model against the schema as it stands, hand every op to every enabled rule with a
+:class:`Context`, then apply the op to the schema. Down migrations are linted against the
+schema their up left, and their changes are not carried forward.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from migsafe import locks, ops
+from migsafe.findings import Finding, InputError, Severity
+from migsafe.locks import Effect
+from migsafe.ops import Op, Statement, bare
+from migsafe.parse.postgres import SqlSyntaxError, parse
+from migsafe.rules import Rule, all_rules
+from migsafe.schema import Schema
+from migsafe.sources import Migration
+
+_IGNORE = re.compile(r"--\s*migsafe:ignore(?P<file>-file)?\s+(?P<ids>[\w-]+(?:\s*,\s*[\w-]+)*)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    pg_version: int = locks.DEFAULT_VERSION
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = frozenset()
+    severity: dict[str, Severity | None] = field(default_factory=dict)
+    assume_in_transaction: bool | None = None
+    strict: bool = False
+
+
+@dataclass
+class Context:
+    """What a rule may know when it looks at one op."""
+
+    migration: Migration
+    statement: Statement
+    effect: Effect
+    statement_effect: Effect
+    schema: Schema
+    new_tables: set[str]
+    in_transaction: bool
+    explicit_transaction: bool
+    settings: dict[str, str]
+    pg_version: int
+    # Statements of the current transaction before and after this one.
+    earlier: Sequence[Statement]
+    later: Sequence[Statement]
+    # Statements of the whole migration after this one (for "is there an index later?").
+    rest_of_migration: Sequence[Statement]
+    # Strongest lock held so far in this transaction per relation, with the statement.
+    held: dict[str, tuple[str, Statement]]
+
+    def is_new(self, table: str) -> bool:
+        """Created in this migration: nobody else can be using it yet."""
+        return bare(table) in self.new_tables
+
+    def lock_timeout(self) -> str | None:
+        value = self.settings.get("lock_timeout")
+        return None if value in (None, "0", "") else value
+
+
+@dataclass(frozen=True)
+class StatementReport:
+    migration: Migration
+    statement: Statement
+    effect: Effect
+
+
+@dataclass
+class Result:
+    statements: list[StatementReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def ignore_directives(text: str) -> tuple[dict[int, frozenset[str]], frozenset[str]]:
+    """Per-line and whole-file rule suppressions from ``-- migsafe:ignore`` comments."""
+    per_line: dict[int, frozenset[str]] = {}
+    whole: set[str] = set()
+    if "migsafe:ignore" not in text:
+        return per_line, frozenset()
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _IGNORE.search(line)
+        if not m:
+            continue
+        ids = frozenset(i.strip() for i in m.group("ids").split(","))
+        if m.group("file"):
+            whole |= ids
+        else:
+            per_line[number] = ids
+    return per_line, frozenset(whole)
+
+
+def _transaction_groups(
+    statements: Sequence[Statement], wrapped: bool
+) -> tuple[list[int | None], list[bool]]:
+    """For each statement, the id of the transaction it runs in (None: autocommit) and
+    whether that transaction was opened explicitly with BEGIN."""
+    groups: list[int | None] = []
+    explicit: list[bool] = []
+    current: int | None = 0 if wrapped else None
+    is_explicit = False
+    next_id = 1
+    for st in statements:
+        action = st.ops[0].action if isinstance(st.ops[0], ops.Transaction) else None
+        if action == "begin" and (current is None or (wrapped and not is_explicit)):
+            if current is None:
+                current = next_id
+                next_id += 1
+            is_explicit = True
+            groups.append(current)
+            explicit.append(True)
+            continue
+        groups.append(current)
+        explicit.append(is_explicit)
+        if action in ("commit", "rollback"):
+            current = None
+            is_explicit = False
+    return groups, explicit
+
+
+class Analyzer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        rules = all_rules()
+        enabled: list[Rule] = []
+        for r in rules.values():
+            if settings.select is not None:
+                chosen = r.id in settings.select
+            else:
+                chosen = r.default_enabled or (settings.strict and r.id == "unknown-statement")
+            if chosen and r.id not in settings.ignore and settings.severity.get(r.id, r.severity):
+                enabled.append(r)
+        self.rules = enabled
+        self.schema = Schema()
+
+    def severity(self, r: Rule) -> Severity:
+        return self.settings.severity.get(r.id) or r.severity
+
+    def run(self, migrations: Iterable[Migration], result: Result | None = None) -> Result:
+        result = result or Result()
+        for migration in migrations:
+            if migration.display not in result.files:
+                result.files.append(migration.display)
+            try:
+                statements = parse(migration.text)
+            except SqlSyntaxError as exc:
+                result.errors.append(
+                    InputError(
+                        migration.display, exc.line, exc.column, f"syntax error: {exc.message}"
+                    )
+                )
+                continue
+            if migration.direction == "down":
+                saved = self.schema
+                self.schema = saved.copy()
+                self._migration(migration, statements, result)
+                self.schema = saved
+            else:
+                self._migration(migration, statements, result)
+        return result
+
+    def _migration(
+        self, migration: Migration, statements: list[Statement], result: Result
+    ) -> None:
+        wrapped = (
+            self.settings.assume_in_transaction
+            if self.settings.assume_in_transaction is not None
+            else migration.in_transaction
+        )
+        per_line, whole_file = ignore_directives(migration.text)
+        groups, explicit = _transaction_groups(statements, wrapped)
+        new_tables: set[str] = set()
+        session: dict[str, str] = {}
+        local: dict[str, str] = {}
+        held: dict[str, tuple[str, Statement]] = {}
+        version = self.settings.pg_version
+        for index, st in enumerate(statements):
+            group = groups[index]
+            earlier = [statements[j] for j in range(index) if group is not None and groups[j] == group]
+            later = [
+                statements[j]
+                for j in range(index + 1, len(statements))
+                if group is not None and groups[j] == group
+            ]
+            effects = [locks.effect(op, version, self.schema) for op in st.ops]
+            statement_effect = locks.combine(effects)
+            result.statements.append(StatementReport(migration, st, statement_effect))
+            suppressed = (
+                whole_file
+                | per_line.get(st.span.line - 1, frozenset())
+                | per_line.get(st.span.end_line, frozenset())
+            )
+            settings = {**session, **local}
+            for op, eff in zip(st.ops, effects, strict=True):
+                ctx = Context(
+                    migration=migration,
+                    statement=st,
+                    effect=eff,
+                    statement_effect=statement_effect,
+                    schema=self.schema,
+                    new_tables=new_tables,
+                    in_transaction=group is not None,
+                    explicit_transaction=explicit[index],
+                    settings=settings,
+                    pg_version=version,
+                    earlier=earlier,
+                    later=later,
+                    rest_of_migration=statements[index + 1 :],
+                    held=held,
+                )
+                for r in self.rules:
+                    if r.id in suppressed:
+                        continue
+                    for v in r.check(op, ctx):
+                        result.findings.append(
+                            Finding(
+                                rule=r.id,
+                                severity=self.severity(r),
+                                path=migration.display,
+                                span=v.span or st.span,
+                                message=v.message,
+                                help=v.help or r.help,
+                                fix=v.fix,
+                                down=migration.direction == "down",
+                            )
+                        )
+                self._track(op, new_tables, session, local, group is not None)
+                self.schema.apply(op)
+            if group is not None:
+                for rel, mode in statement_effect.locks.items():
+                    prior = held.get(rel)
+                    if prior is None or locks.stronger(prior[0], mode) != prior[0]:
+                        held[rel] = (mode, st)
+            next_group = groups[index + 1] if index + 1 < len(statements) else None
+            if group is None or next_group != group:
+                held.clear()
+                local.clear()
+
+    @staticmethod
+    def _track(
+        op: Op,
+        new_tables: set[str],
+        session: dict[str, str],
+        local: dict[str, str],
+        in_transaction: bool,
+    ) -> None:
+        match op:
+            case ops.CreateTable():
+                new_tables.add(bare(op.table))
+            case ops.RenameTable() if bare(op.table) in new_tables:
+                new_tables.add(bare(op.new_name))
+            case ops.SetSetting():
+                target = local if op.local else session
+                if op.local and not in_transaction:
+                    return
+                if op.value is None:
+                    target.pop(op.name, None)
+                    if op.name == "all":
+                        target.clear()
+                else:
+                    target[op.name] = op.value
+
+
+def lint_text(sql: str, settings: Settings | None = None, path: str = "<sql>") -> Result:
+    """Lint one piece of SQL as a single migration: the library's smallest entry point."""
+    from pathlib import Path
+
+    migration = Migration(path=Path(path), display=path, text=sql)
+    return Analyzer(settings or Settings()).run([migration])

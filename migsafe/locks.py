@@ -1,0 +1,389 @@
+"""The lock model: what each op does to a live PostgreSQL, as data.
+
+``MODEL`` maps a *behaviour* (an op kind, refined where PostgreSQL behaves differently for
+variants of it) to rows valid from a PostgreSQL major version on. Each row says which lock
+the statement takes on the relation it works on (its *target*), which lock on a relation it
+references (the parent table of a foreign key), and whether the target is rewritten (a new
+relfilenode) or read in full (a sequential scan). :func:`effect` picks the behaviour for an
+op; it is the only code here. Every behaviour is checked against a real server by
+``tests/test_lock_model.py``.
+
+Lock names are ``pg_locks.mode`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from migsafe import ops
+
+if TYPE_CHECKING:
+    from migsafe.schema import Schema
+
+ACCESS_SHARE = "AccessShareLock"
+ROW_SHARE = "RowShareLock"
+ROW_EXCLUSIVE = "RowExclusiveLock"
+SHARE_UPDATE_EXCLUSIVE = "ShareUpdateExclusiveLock"
+SHARE = "ShareLock"
+SHARE_ROW_EXCLUSIVE = "ShareRowExclusiveLock"
+EXCLUSIVE = "ExclusiveLock"
+ACCESS_EXCLUSIVE = "AccessExclusiveLock"
+
+LOCK_ORDER = (
+    ACCESS_SHARE,
+    ROW_SHARE,
+    ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    EXCLUSIVE,
+    ACCESS_EXCLUSIVE,
+)
+STRENGTH = {mode: i for i, mode in enumerate(LOCK_ORDER)}
+
+# Locks that block ordinary writes (INSERT/UPDATE/DELETE take RowExclusiveLock).
+BLOCKS_WRITES = frozenset({SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE})
+# Locks that also block plain SELECTs.
+BLOCKS_READS = frozenset({ACCESS_EXCLUSIVE})
+
+SUPPORTED_VERSIONS = range(11, 18)
+DEFAULT_VERSION = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    lock: str | None
+    rewrite: bool = False
+    scan: bool | None = False  # None: depends on the plan, not claimed
+    referenced: str | None = None
+
+
+AE, SUE, SRE = ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
+
+# behaviour -> ((from_version, row), ...) in ascending version order.
+MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
+    "create_table": ((11, Row(None)),),
+    "create_table.references": ((11, Row(None, referenced=SRE)),),
+    "create_table.partition_of": ((11, Row(None, referenced=AE)),),
+    "drop_table": ((11, Row(AE)),),
+    "rename_table": ((11, Row(AE)),),
+    "truncate": ((11, Row(AE, rewrite=True)),),
+    "add_column": ((11, Row(AE)),),
+    "add_column.not_null_no_default": ((11, Row(AE, scan=True)),),
+    "add_column.volatile_default": ((11, Row(AE, rewrite=True, scan=True)),),
+    "add_column.identity": ((11, Row(AE, rewrite=True, scan=True)),),
+    "add_column.serial": ((11, Row(AE, rewrite=True, scan=True)),),
+    "add_column.generated_stored": ((12, Row(AE, rewrite=True, scan=True)),),
+    "drop_column": ((11, Row(AE)),),
+    "rename_column": ((11, Row(AE)),),
+    "alter_column_type": ((11, Row(AE, rewrite=True, scan=True)),),
+    "alter_column_type.binary_coercible": ((11, Row(AE)),),
+    "set_not_null": ((11, Row(AE, scan=True)),),
+    "set_not_null.proven_by_check": ((11, Row(AE, scan=True)), (12, Row(AE))),
+    "drop_not_null": ((11, Row(AE)),),
+    "set_default": ((11, Row(AE)),),
+    "drop_default": ((11, Row(AE)),),
+    "add_constraint.check": ((11, Row(AE, scan=True)),),
+    "add_constraint.check_not_valid": ((11, Row(AE)),),
+    "add_constraint.foreign_key": ((11, Row(SRE, scan=True, referenced=SRE)),),
+    "add_constraint.foreign_key_not_valid": ((11, Row(SRE, referenced=SRE)),),
+    "add_constraint.unique": ((11, Row(AE, scan=True)),),
+    "add_constraint.primary_key": ((11, Row(AE, scan=True)),),
+    "add_constraint.using_index": ((11, Row(AE)),),
+    "add_constraint.exclude": ((11, Row(AE, scan=True)),),
+    "validate_constraint": ((11, Row(SUE, scan=True)),),
+    "drop_constraint": ((11, Row(AE)),),
+    "create_index": ((11, Row(SHARE, scan=True)),),
+    "create_index.concurrently": ((11, Row(SUE, scan=True)),),
+    "drop_index": ((11, Row(AE)),),
+    "drop_index.concurrently": ((11, Row(SUE)),),
+    "reindex.index": ((11, Row(AE, rewrite=True)),),
+    "reindex.table": ((11, Row(SHARE, scan=True)),),
+    "reindex.concurrently": ((12, Row(SUE, scan=True)),),
+    "rename_index": ((11, Row(AE)), (12, Row(SUE))),
+    "set_storage_params": ((11, Row(SUE)),),
+    "set_logged": ((11, Row(AE, rewrite=True, scan=True)),),
+    "set_tablespace": ((11, Row(AE, rewrite=True)),),
+    "cluster": ((11, Row(AE, rewrite=True, scan=None)),),
+    "vacuum": ((11, Row(SUE, scan=None)),),
+    "vacuum.full": ((11, Row(AE, rewrite=True, scan=True)),),
+    "attach_partition": ((11, Row(AE, scan=True, referenced=AE)), (12, Row(SUE, scan=True, referenced=AE))),
+    "detach_partition": ((11, Row(AE, referenced=AE)),),
+    "detach_partition.concurrently": ((14, Row(SUE, referenced=SUE)),),
+    "create_trigger": ((11, Row(SRE)),),
+    "create_policy": ((11, Row(AE)),),
+    "refresh_materialized_view": ((11, Row(AE, rewrite=True, scan=None)),),
+    "refresh_materialized_view.concurrently": ((11, Row(EXCLUSIVE, scan=None)),),
+    "comment": ((11, Row(SUE)),),
+    "lock_table": ((11, Row(None)),),
+    "insert": ((11, Row(ROW_EXCLUSIVE)),),
+    "update": ((11, Row(ROW_EXCLUSIVE, scan=True)),),
+    "update.where": ((11, Row(ROW_EXCLUSIVE, scan=None)),),
+    "delete": ((11, Row(ROW_EXCLUSIVE, scan=True)),),
+    "delete.where": ((11, Row(ROW_EXCLUSIVE, scan=None)),),
+    "drop_object.relation": ((11, Row(AE)),),
+    "drop_object.trigger": ((11, Row(AE)),),
+    "drop_object.policy": ((11, Row(AE)),),
+    "alter_table.EnableTrig": ((11, Row(SRE)),),
+    "alter_table.DisableTrig": ((11, Row(SRE)),),
+    "alter_table.EnableTrigAll": ((11, Row(SRE)),),
+    "alter_table.DisableTrigAll": ((11, Row(SRE)),),
+    "alter_table.EnableTrigUser": ((11, Row(SRE)),),
+    "alter_table.DisableTrigUser": ((11, Row(SRE)),),
+    "alter_table.EnableRowSecurity": ((11, Row(AE)),),
+    "alter_table.DisableRowSecurity": ((11, Row(AE)),),
+    "alter_table.ForceRowSecurity": ((11, Row(AE)),),
+    "alter_table.ChangeOwner": ((11, Row(AE)),),
+    "alter_table.SetStatistics": ((11, Row(SUE)),),
+    "alter_table.SetStorage": ((11, Row(AE)),),
+    "alter_table.ClusterOn": ((11, Row(SUE)),),
+    "alter_table.DropCluster": ((11, Row(SUE)),),
+    "alter_table.ReplicaIdentity": ((11, Row(AE)),),
+    "alter_table.AddIdentity": ((11, Row(AE)),),
+    "alter_table.DropIdentity": ((11, Row(AE)),),
+    "alter_table.SetOptions": ((11, Row(SUE)),),
+    "alter_table.RenameConstraint": ((11, Row(AE)),),
+    "alter_table.RenameView": ((11, Row(AE)),),
+    "alter_table.RenameSequence": ((11, Row(AE)),),
+}
+
+# Type changes PostgreSQL makes without touching the data (binary coercible, or a typmod
+# change it knows is safe). Keys are (old type, new type) by internal name.
+_COERCIBLE_TYPES = frozenset(
+    {
+        ("varchar", "text"),
+        ("bpchar", "text"),
+        ("bpchar", "varchar"),
+        ("cidr", "inet"),
+        ("xml", "text"),
+        ("varbit", "varbit"),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one op does. ``locks`` names relations as the statement wrote them."""
+
+    behaviour: str
+    locks: dict[str, str] = field(default_factory=dict)
+    rewrites: tuple[str, ...] = ()
+    scans: tuple[str, ...] = ()
+    unclaimed_scans: tuple[str, ...] = ()
+
+
+def row_for(behaviour: str, version: int) -> Row:
+    rows = MODEL[behaviour]
+    chosen = rows[0][1]
+    for since, row in rows:
+        if version >= since:
+            chosen = row
+    return chosen
+
+
+def available(behaviour: str, version: int) -> bool:
+    return version >= MODEL[behaviour][0][0]
+
+
+def type_change_rewrites(old: ops.TypeRef | None, new: ops.TypeRef) -> bool:
+    """Whether changing a column from ``old`` to ``new`` rewrites the table. Unknown ``old``
+    (a table migsafe has not seen created) is assumed to rewrite: the safe answer."""
+    if old is None or old.array != new.array:
+        return True
+    if old.name == new.name:
+        if old.name in ("varchar", "bpchar", "varbit", "bit"):
+            if not new.mods:
+                return False
+            return not old.mods or new.mods[0] < old.mods[0]
+        if old.name == "numeric":
+            if not new.mods:
+                return False
+            if not old.mods:
+                return True
+            old_scale = old.mods[1] if len(old.mods) > 1 else 0
+            new_scale = new.mods[1] if len(new.mods) > 1 else 0
+            return new_scale != old_scale or new.mods[0] < old.mods[0]
+        if old.name in ("timestamp", "timestamptz", "time", "timetz", "interval"):
+            old_p = old.mods[0] if old.mods else 6
+            new_p = new.mods[0] if new.mods else 6
+            return new_p < old_p
+        return old.mods != new.mods
+    if (old.name, new.name) in _COERCIBLE_TYPES:
+        return new.name == "varchar" and bool(new.mods)
+    return True
+
+
+def _behaviour(op: ops.Op, schema: Schema | None) -> str | None:
+    match op:
+        case ops.CreateTable():
+            if op.partition_of:
+                return "create_table.partition_of"
+            refs = [c for c in op.constraints if c.kind == "foreign_key"] + [
+                c for col in op.columns for c in col.constraints if c.kind == "foreign_key"
+            ]
+            return "create_table.references" if refs else "create_table"
+        case ops.AddColumn(column=col):
+            if col.identity:
+                return "add_column.identity"
+            if col.serial:
+                return "add_column.serial"
+            if col.generated_stored:
+                return "add_column.generated_stored"
+            if col.default is not None and col.default.volatile:
+                return "add_column.volatile_default"
+            if col.not_null and col.default is None:
+                return "add_column.not_null_no_default"
+            return "add_column"
+        case ops.AlterColumnType():
+            if op.using is None and schema is not None:
+                old = schema.column_type(op.table, op.column)
+                if not type_change_rewrites(old, op.type):
+                    return "alter_column_type.binary_coercible"
+            return "alter_column_type"
+        case ops.SetNotNull():
+            if schema is not None and schema.not_null_proven(op.table, op.column):
+                return "set_not_null.proven_by_check"
+            return "set_not_null"
+        case ops.AddConstraint(constraint=c):
+            if c.using_index:
+                return "add_constraint.using_index"
+            if c.kind in ("check", "foreign_key") and c.not_valid:
+                return f"add_constraint.{c.kind}_not_valid"
+            return f"add_constraint.{c.kind}"
+        case ops.CreateIndex():
+            return "create_index.concurrently" if op.concurrently else "create_index"
+        case ops.DropIndex():
+            return "drop_index.concurrently" if op.concurrently else "drop_index"
+        case ops.Reindex():
+            if op.concurrently:
+                return "reindex.concurrently"
+            return "reindex.index" if op.target == "index" else "reindex.table"
+        case ops.Vacuum():
+            return "vacuum.full" if op.full else "vacuum"
+        case ops.DetachPartition():
+            return "detach_partition.concurrently" if op.concurrently else "detach_partition"
+        case ops.RefreshMaterializedView():
+            return (
+                "refresh_materialized_view.concurrently"
+                if op.concurrently
+                else "refresh_materialized_view"
+            )
+        case ops.Update() | ops.Delete():
+            return f"{op.kind}.where" if op.has_where else op.kind
+        case ops.DropObject():
+            if op.object_kind in ("view", "matview", "sequence", "foreign_table"):
+                return "drop_object.relation"
+            if op.object_kind in ("trigger", "policy"):
+                return f"drop_object.{op.object_kind}"
+            return None
+        case ops.AlterTableOther():
+            key = f"alter_table.{op.subcommand.removeprefix('AT_')}"
+            return key if key in MODEL else None
+        case ops.Comment():
+            return "comment" if op.table else None
+        case ops.SetLogged():
+            return "set_logged"
+        case ops.LockTable():
+            return "lock_table"
+    return op.kind if op.kind in MODEL else None
+
+
+def _targets(op: ops.Op) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(relations the op works on, relations it references), as written."""
+    match op:
+        case ops.CreateTable():
+            if op.partition_of:
+                return (), (op.partition_of,)
+            refs = [c.ref_table for c in op.constraints if c.ref_table] + [
+                c.ref_table for col in op.columns for c in col.constraints if c.ref_table
+            ]
+            return (), tuple(dict.fromkeys(refs))
+        case ops.AddConstraint(constraint=c):
+            return (op.table,), ((c.ref_table,) if c.ref_table else ())
+        case ops.DropTable() | ops.Truncate() | ops.LockTable():
+            return op.tables, ()
+        case ops.Vacuum():
+            return op.tables, ()
+        case ops.DropIndex():
+            return op.indexes, ()
+        case ops.Reindex():
+            return ((op.name,) if op.target in ("index", "table") else ()), ()
+        case ops.RenameIndex():
+            return (op.index,), ()
+        case ops.RefreshMaterializedView():
+            return (op.view,), ()
+        case ops.DropObject():
+            if op.table:
+                return (op.table,), ()
+            return op.names, ()
+        case ops.AttachPartition() | ops.DetachPartition():
+            return (op.table,), (op.partition,)
+        case ops.Cluster():
+            return ((op.table,) if op.table else ()), ()
+    table = getattr(op, "table", None)
+    return ((table,) if isinstance(table, str) and table else ()), ()
+
+
+def effect(op: ops.Op, version: int = DEFAULT_VERSION, schema: Schema | None = None) -> Effect:
+    """The locks, rewrites and scans of one op on the given PostgreSQL major version.
+
+    ``schema`` (the schema before the op) sharpens two answers: whether a type change is
+    binary coercible, and whether SET NOT NULL is proven by a validated CHECK (PG >= 12).
+    """
+    behaviour = _behaviour(op, schema)
+    if behaviour is None:
+        return Effect(behaviour=op.kind)
+    row = row_for(behaviour, version)
+    targets, referenced = _targets(op)
+    lock = row.lock
+    if isinstance(op, ops.LockTable):
+        lock = op.mode
+    locks: dict[str, str] = {}
+    if lock:
+        for t in targets:
+            locks[t] = lock
+    if row.referenced:
+        for r in referenced:
+            locks[r] = row.referenced
+    scans = targets if row.scan else ()
+    return Effect(
+        behaviour=behaviour,
+        locks=locks,
+        rewrites=targets if row.rewrite else (),
+        scans=scans,
+        unclaimed_scans=targets if row.scan is None else (),
+    )
+
+
+def stronger(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if STRENGTH[a] >= STRENGTH[b] else b
+
+
+def combine(effects: Iterable[Effect]) -> Effect:
+    """The effect of a whole statement: strongest lock per relation, union of the rest."""
+    locks: dict[str, str] = {}
+    rewrites: list[str] = []
+    scans: list[str] = []
+    unclaimed: list[str] = []
+    behaviours: list[str] = []
+    for e in effects:
+        behaviours.append(e.behaviour)
+        for rel, mode in e.locks.items():
+            locks[rel] = stronger(locks.get(rel), mode) or mode
+        rewrites.extend(r for r in e.rewrites if r not in rewrites)
+        scans.extend(s for s in e.scans if s not in scans)
+        unclaimed.extend(s for s in e.unclaimed_scans if s not in unclaimed)
+    return Effect(
+        behaviour="+".join(behaviours),
+        locks=locks,
+        rewrites=tuple(rewrites),
+        scans=tuple(scans),
+        unclaimed_scans=tuple(unclaimed),
+    )
+

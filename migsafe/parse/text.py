@@ -1,0 +1,77 @@
+"""Positions in source text: the one place that turns offsets into lines and columns."""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from migsafe.ops import Span
+
+
+class SourceText:
+    """A file's text with fast offset → (line, column) lookups.
+
+    libpg_query reports byte offsets into UTF-8; reports need character columns. For the
+    common all-ASCII file the two are the same and no table is built.
+    """
+
+    __slots__ = ("_byte_to_char", "_line_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._byte_to_char: list[int] | None = None
+        if not text.isascii():
+            table: list[int] = []
+            for i, ch in enumerate(text):
+                table.extend([i] * len(ch.encode("utf-8")))
+            table.append(len(text))
+            self._byte_to_char = table
+
+    def char_offset(self, byte_offset: int) -> int:
+        if self._byte_to_char is None:
+            return byte_offset
+        table = self._byte_to_char
+        return table[min(byte_offset, len(table) - 1)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+    def span(self, start: int, end: int) -> Span:
+        line, column = self.position(start)
+        end_line, end_column = self.position(end)
+        return Span(start, end, line, column, end_line, end_column)
+
+    def line(self, number: int) -> str:
+        start = self._line_starts[number - 1]
+        end = self._line_starts[number] - 1 if number < len(self._line_starts) else len(self.text)
+        return self.text[start:end]
+
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
+
+
+def neutralise_templates(text: str) -> tuple[str, dict[str, str]]:
+    """Replace Go-template placeholders (``{{ index .Options "Namespace" }}``) with an
+    identifier of exactly the same length, so the SQL parses and every offset stays true.
+
+    Returns the new text and a map from each identifier back to the placeholder it stands
+    for, so names in reports read as the author wrote them.
+    """
+    if "{{" not in text:
+        return text, {}
+    placeholders: dict[str, str] = {}
+
+    def ident(m: re.Match[str]) -> str:
+        body = m.group(0)
+        tag = f"tpl{len(placeholders)}"
+        if len(body) < len(tag) + 1 or "\n" in body:
+            # Too short to tag, or spread over lines: keep the newlines so lines stay put.
+            return "".join(ch if ch == "\n" else "x" for ch in body)
+        name = (tag + "_" * len(body))[: len(body)]
+        placeholders.setdefault(name, body)
+        return name
+
+    return _TEMPLATE.sub(ident, text), placeholders

@@ -1,0 +1,70 @@
+"""The rule registry. A rule is a function over ``(op, context)`` that yields violations;
+:func:`rule` registers it with its id, default severity, summary and the safe alternative.
+
+Rule modules register on import; :func:`all_rules` imports them all, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from migsafe.findings import Fix, Severity
+from migsafe.ops import Op, Span
+
+if TYPE_CHECKING:
+    from migsafe.analysis import Context
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    message: str
+    span: Span | None = None
+    fix: Fix | None = None
+    help: str | None = None
+
+
+Check = Callable[[Op, "Context"], Iterator[Violation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    help: str
+    family: str
+    check: Check
+    default_enabled: bool = True
+
+
+_REGISTRY: dict[str, Rule] = {}
+_FAMILIES = ("locking", "destructive", "types", "transactions", "quality")
+
+
+def rule(
+    id: str,
+    severity: Severity,
+    summary: str,
+    help: str,
+    *,
+    default_enabled: bool = True,
+) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        family = check.__module__.rsplit(".", 1)[-1]
+        if id in _REGISTRY:
+            raise RuntimeError(f"rule {id} registered twice")
+        _REGISTRY[id] = Rule(id, severity, summary, help, family, check, default_enabled)
+        return check
+
+    return register
+
+
+def all_rules() -> dict[str, Rule]:
+    if not _REGISTRY:
+        import importlib
+
+        for family in _FAMILIES:
+            importlib.import_module(f"migsafe.rules.{family}")
+    return _REGISTRY

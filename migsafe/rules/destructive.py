@@ -1,0 +1,3 @@
+"""destructive rules."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""locking rules."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""quality rules."""
+
+from __future__ import annotations

@@ -1,0 +1,36 @@
+"""Finding migrations: the ``Migration`` record and the entry point that walks paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One migration to lint.
+
+    ``text`` is the whole file; for a file holding both directions (dbmate) the other
+    section is blanked to spaces, so offsets, lines and columns still match the file.
+    ``in_transaction`` is whether the tool that applies it wraps it in a transaction.
+    """
+
+    path: Path
+    display: str
+    text: str
+    direction: Direction = "up"
+    layout: str = "plain"
+    in_transaction: bool = False
+    key: tuple[object, ...] = ()
+
+
+class SourceError(Exception):
+    """A path that cannot be read as migrations (missing, unreadable, not UTF-8)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message

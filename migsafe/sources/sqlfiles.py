@@ -1,0 +1,240 @@
+"""Plain SQL migration folders, in the order their tool applies them.
+
+Layouts, recognised per file:
+
+============  =========================================  ==========================
+layout        names                                      wraps in a transaction
+============  =========================================  ==========================
+flyway        ``V1_2__name.sql``, ``U1_2__name.sql``     yes (``executeInTransaction``
+              (undo), ``R__name.sql`` (repeatable,       in ``<file>.conf`` opts out)
+              applied last, by name)
+golang        ``0001_name.up.sql`` / ``.down.sql``       no
+dbmate        one file with ``-- migrate:up`` /          yes (``transaction:false``
+              ``-- migrate:down`` sections               on the marker opts out)
+diesel        ``<stamp>_name/up.sql`` / ``down.sql``     yes (``run_in_transaction =
+                                                         false`` in metadata.toml)
+prisma        ``<stamp>_name/migration.sql``             no
+plain         any other ``*.sql``, natural sort          no
+============  =========================================  ==========================
+
+A down migration sorts right after its up, so it is linted against the schema its up left.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from migsafe.sources import Direction, Migration, SourceError
+
+_FLYWAY = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<desc>.+)\.sql$", re.I)
+_FLYWAY_REPEATABLE = re.compile(r"^R__(?P<desc>.+)\.sql$", re.I)
+_UPDOWN = re.compile(r"^(?P<stem>.+)\.(?P<dir>up|down)\.sql$", re.I)
+_DBMATE_MARK = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.M)
+_DIGITS = re.compile(r"(\d+)")
+
+FOLDER_FILES = {"up.sql": "up", "down.sql": "down", "migration.sql": "up"}
+
+# Transaction defaults by layout: what the tool does unless told otherwise.
+IN_TRANSACTION = {
+    "flyway": True,
+    "golang": False,
+    "dbmate": True,
+    "diesel": True,
+    "prisma": False,
+    "plain": False,
+}
+
+
+def natural_key(text: str) -> tuple[object, ...]:
+    """Sort key where digit runs compare as numbers: ``v1.10`` after ``v1.9``."""
+    return tuple(int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(text))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(str(path), "no such file or directory") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SourceError(str(path), exc.strerror or str(exc)) from None
+
+
+def _blank(text: str, keep: Iterable[tuple[int, int]]) -> str:
+    """Blank everything outside the kept ranges, preserving newlines (and so positions)."""
+    out = [ch if ch == "\n" else " " for ch in text]
+    for start, end in keep:
+        out[start:end] = text[start:end]
+    return "".join(out)
+
+
+def _dbmate(path: Path, display: str, text: str, key: tuple[object, ...]) -> list[Migration]:
+    marks = list(_DBMATE_MARK.finditer(text))
+    result: list[Migration] = []
+    for i, m in enumerate(marks):
+        start = m.end()
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        direction: Direction = "up" if m.group(1) == "up" else "down"
+        options = m.group(2)
+        result.append(
+            Migration(
+                path=path,
+                display=display,
+                text=_blank(text, [(start, end)]),
+                direction=direction,
+                layout="dbmate",
+                in_transaction="transaction:false" not in options.replace(" ", ""),
+                key=(*key, 0 if direction == "up" else 1),
+            )
+        )
+    return result
+
+
+def _diesel_in_transaction(folder: Path) -> bool:
+    meta = folder / "metadata.toml"
+    if not meta.is_file():
+        return True
+    import tomllib
+
+    try:
+        data = tomllib.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return bool(data.get("run_in_transaction", True))
+
+
+def _flyway_in_transaction(path: Path) -> bool:
+    conf = path.with_name(path.name + ".conf")
+    if not conf.is_file():
+        return True
+    for line in conf.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "executeInTransaction":
+            return value.strip().lower() != "false"
+    return True
+
+
+def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> list[Migration]:
+    """The migrations one SQL file holds (two for a dbmate file, none for an empty one)."""
+    text = _read(path)
+    name = path.name
+    parent_key = natural_key(str(path.parent))
+    if _DBMATE_MARK.search(text):
+        return _dbmate(path, display, text, (*base_key, 1, parent_key, natural_key(name)))
+    if (m := _FLYWAY.match(name)) is not None:
+        version = tuple(int(p) for p in re.split(r"[._]", m.group("version")))
+        direction: Direction = "up" if m.group("prefix").upper() == "V" else "down"
+        return [
+            Migration(
+                path=path,
+                display=display,
+                text=text,
+                direction=direction,
+                layout="flyway",
+                in_transaction=_flyway_in_transaction(path),
+                key=(*base_key, 0, parent_key, version, 0 if direction == "up" else 1),
+            )
+        ]
+    if (m := _FLYWAY_REPEATABLE.match(name)) is not None:
+        return [
+            Migration(
+                path=path,
+                display=display,
+                text=text,
+                layout="flyway",
+                in_transaction=_flyway_in_transaction(path),
+                key=(*base_key, 2, parent_key, natural_key(m.group("desc")), 0),
+            )
+        ]
+    if name.lower() in FOLDER_FILES and path.parent.name:
+        folder = path.parent
+        direction = "up" if FOLDER_FILES[name.lower()] == "up" else "down"
+        layout = "prisma" if name.lower() == "migration.sql" else "diesel"
+        in_tx = _diesel_in_transaction(folder) if layout == "diesel" else False
+        return [
+            Migration(
+                path=path,
+                display=display,
+                text=text,
+                direction=direction,
+                layout=layout,
+                in_transaction=in_tx,
+                key=(
+                    *base_key,
+                    1,
+                    natural_key(str(folder.parent)),
+                    natural_key(folder.name),
+                    0 if direction == "up" else 1,
+                ),
+            )
+        ]
+    if (m := _UPDOWN.match(name)) is not None:
+        direction = "up" if m.group("dir").lower() == "up" else "down"
+        return [
+            Migration(
+                path=path,
+                display=display,
+                text=text,
+                direction=direction,
+                layout="golang",
+                in_transaction=False,
+                key=(
+                    *base_key,
+                    1,
+                    parent_key,
+                    natural_key(m.group("stem")),
+                    0 if direction == "up" else 1,
+                ),
+            )
+        ]
+    return [
+        Migration(
+            path=path,
+            display=display,
+            text=text,
+            layout="plain",
+            key=(*base_key, 1, parent_key, natural_key(name), 0),
+        )
+    ]
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def walk(directory: Path, excluded: Iterable[str] = ()) -> Iterator[Path]:
+    patterns = tuple(excluded)
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in files:
+            if f.lower().endswith(".sql"):
+                p = Path(root) / f
+                rel = _display(p)
+                if not any(Path(rel).match(pat) for pat in patterns):
+                    yield p
+
+
+def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[Migration]:
+    """Migrations from the given files and folders. Folders are ordered as their tool
+    applies them; files named on the command line keep the order they were given in."""
+    result: list[Migration] = []
+    excluded = tuple(exclude)
+    for index, path in enumerate(paths):
+        if path.is_dir():
+            found: list[Migration] = []
+            for f in walk(path, excluded):
+                found.extend(classify(f, _display(f)))
+            found.sort(key=lambda m: m.key)
+            result.extend(found)
+        elif path.exists() or not path.suffix or path.suffix.lower() == ".sql":
+            result.extend(classify(path, _display(path), (index,)))
+        else:
+            raise SourceError(str(path), "no such file or directory")
+    return result
