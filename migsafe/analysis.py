@@ -154,7 +154,10 @@ class Analyzer:
             except SqlSyntaxError as exc:
                 result.errors.append(
                     InputError(
-                        migration.display, exc.line, exc.column, f"syntax error: {exc.message}"
+                        migration.display,
+                        exc.line,
+                        exc.column,
+                        f"syntax error: {exc.message.removeprefix('syntax error ')}",
                     )
                 )
                 continue

@@ -203,10 +203,12 @@ def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> lis
 
 
 def _display(path: Path) -> str:
+    """Relative to the current directory when below it, as given otherwise."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def walk(directory: Path, excluded: Iterable[str] = ()) -> Iterator[Path]:

@@ -1,0 +1,3 @@
+from migsafe.cli import main
+
+main()

@@ -1,0 +1,145 @@
+"""Configuration from ``[tool.migsafe]`` in pyproject.toml or from migsafe.toml.
+
+The file is found by walking up from the current directory; the first ``migsafe.toml``, or
+``pyproject.toml`` that has a ``[tool.migsafe]`` table, wins. Every key and rule id is
+checked: a typo is an error that names it, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migsafe import locks
+from migsafe.findings import Severity
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    pg_version: int = locks.DEFAULT_VERSION
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = frozenset()
+    severity: dict[str, Severity | None] = field(default_factory=dict)
+    assume_in_transaction: bool | None = None
+    exclude: tuple[str, ...] = ()
+
+
+KEYS = ("pg-version", "select", "ignore", "severity", "assume-in-transaction", "exclude")
+
+
+def find(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    import tomllib
+
+    for folder in (start, *start.parents):
+        own = folder / "migsafe.toml"
+        if own.is_file():
+            return own, _load(own, tomllib)
+        project = folder / "pyproject.toml"
+        if project.is_file():
+            data = _load(project, tomllib)
+            table = data.get("tool", {}).get("migsafe")
+            if isinstance(table, dict):
+                return project, table
+    return None
+
+
+def _load(path: Path, tomllib: Any) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if path.name == "migsafe.toml" and isinstance(data.get("tool"), dict):
+        data = data["tool"].get("migsafe", data)
+    return data
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_rule_ids(ids: Any, where: str, known: Any) -> frozenset[str]:
+    if not isinstance(ids, list | tuple | set | frozenset) or not all(
+        isinstance(i, str) for i in ids
+    ):
+        raise ConfigError(f"{where}: expected a list of rule ids")
+    for rule_id in ids:
+        if rule_id not in known:
+            raise ConfigError(
+                f"{where}: unknown rule id {rule_id!r}{_suggest(rule_id, known)}; "
+                "`migsafe rules` lists them"
+            )
+    return frozenset(ids)
+
+
+def check_pg_version(value: Any, where: str) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value not in locks.SUPPORTED_VERSIONS:
+        versions = locks.SUPPORTED_VERSIONS
+        raise ConfigError(
+            f"{where}: PostgreSQL major version must be {versions.start}–{versions.stop - 1}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
+    where = str(path) if path else "configuration"
+    for key in data:
+        if key not in KEYS:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [tool.migsafe]{_suggest(key, KEYS)}; "
+                f"known keys: {', '.join(KEYS)}"
+            )
+    severity: dict[str, Severity | None] = {}
+    for rule_id, level in (data.get("severity") or {}).items():
+        check_rule_ids([rule_id], f"{where}: severity", known_rules)
+        if level not in ("error", "warning", "off"):
+            raise ConfigError(
+                f"{where}: severity of {rule_id!r} must be \"error\", \"warning\" or \"off\", "
+                f"got {level!r}"
+            )
+        severity[rule_id] = None if level == "off" else Severity(level)
+    assume = data.get("assume-in-transaction")
+    if assume is not None and not isinstance(assume, bool):
+        raise ConfigError(f"{where}: assume-in-transaction must be true or false, got {assume!r}")
+    exclude = data.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
+        raise ConfigError(f"{where}: exclude must be a list of glob patterns")
+    return Config(
+        path=path,
+        pg_version=check_pg_version(data.get("pg-version", locks.DEFAULT_VERSION), where + ": pg-version"),
+        select=check_rule_ids(data["select"], where + ": select", known_rules)
+        if "select" in data
+        else None,
+        ignore=check_rule_ids(data.get("ignore", []), where + ": ignore", known_rules),
+        severity=severity,
+        assume_in_transaction=assume,
+        exclude=tuple(exclude),
+    )
+
+
+def load(start: Path, explicit: Path | None, known_rules: Any) -> Config:
+    if explicit is not None:
+        import tomllib
+
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        data = _load(explicit, tomllib)
+        if explicit.name == "pyproject.toml":
+            data = data.get("tool", {}).get("migsafe", {})
+        return parse(data, explicit, known_rules)
+    found = find(start)
+    if found is None:
+        return Config()
+    return parse(found[1], found[0], known_rules)

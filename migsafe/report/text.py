@@ -1,0 +1,71 @@
+"""Human output, compiler style: location, rule and message, the source line with the span
+underlined, then what to do instead."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from migsafe.analysis import Result
+from migsafe.findings import Finding, Severity
+from migsafe.parse.text import SourceText
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
+
+
+def _snippet(source: SourceText, f: Finding, colour: bool) -> list[str]:
+    span = f.span
+    text = source.line(span.line).rstrip("\r")
+    end = span.end_column if span.end_line == span.line else len(text) + 1
+    width = max(end - span.column, 1)
+    gutter = " " * len(str(span.line))
+    marks = " " * (span.column - 1) + "^" * width
+    if span.end_line > span.line:
+        marks += " …"
+    if colour:
+        marks = click.style(marks, fg=_COLOURS[f.severity], bold=True)
+    return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {marks}"]
+
+
+def render(result: Result, texts: dict[str, str], colour: bool) -> str:
+    lines: list[str] = []
+    sources: dict[str, SourceText] = {}
+    for err in result.errors:
+        head = f"{err.path}:{err.line}:{err.column}: {err.message}"
+        lines.append(click.style(head, fg="red", bold=True) if colour else head)
+    for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
+        label = f"{f.severity.value}[{f.rule}]"
+        if colour:
+            label = click.style(label, fg=_COLOURS[f.severity], bold=True)
+        down = " (down migration)" if f.down else ""
+        lines.append(f"{f.path}:{f.span.line}:{f.span.column}: {label}{down} {f.message}")
+        if f.path in texts:
+            source = sources.setdefault(f.path, SourceText(texts[f.path]))
+            lines.extend(_snippet(source, f, colour))
+        gutter = " " * len(str(f.span.line))
+        lines.append(f"{gutter} = help: {f.help}")
+        if f.fix is not None:
+            lines.append(f"{gutter} = fix: {f.fix.description}")
+        lines.append("")
+    lines.append(summary(result))
+    return "\n".join(lines)
+
+
+def summary(result: Result) -> str:
+    counts = Counter(f.severity for f in result.findings)
+    errors, warnings = counts[Severity.ERROR], counts[Severity.WARNING]
+    files = len(result.files)
+    where = (
+        f"{files} file{'s' * (files != 1)}, "
+        f"{len(result.statements)} statement{'s' * (len(result.statements) != 1)}"
+    )
+    parts = []
+    if result.errors:
+        n = len(result.errors)
+        parts.append(f"{n} file{'s' * (n != 1)} could not be linted")
+    if errors or warnings:
+        parts.append(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    if not parts:
+        return f"No problems found ({where})."
+    return f"Found {'; '.join(parts)} ({where})."
