@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from migsafe import locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare
 from migsafe.parse.postgres import SqlSyntaxError, parse
+from migsafe.parse.text import SourceText, source_text
 from migsafe.rules import Rule, all_rules
 from migsafe.schema import Schema
 from migsafe.sources import Migration
@@ -46,15 +48,37 @@ class Context:
     new_tables: set[str]
     in_transaction: bool
     explicit_transaction: bool
+    # The migration tool wraps the whole migration in a transaction (layout default or
+    # the assume-in-transaction setting).
+    wrapped: bool
     settings: dict[str, str]
     pg_version: int
-    # Statements of the current transaction before and after this one.
-    earlier: Sequence[Statement]
-    later: Sequence[Statement]
-    # Statements of the whole migration after this one (for "is there an index later?").
-    rest_of_migration: Sequence[Statement]
     # Strongest lock held so far in this transaction per relation, with the statement.
     held: dict[str, tuple[str, Statement]]
+    statements: Sequence[Statement]
+    index: int
+    # Indexes of the statements in the same transaction (empty outside one).
+    transaction: Sequence[int]
+
+    @cached_property
+    def earlier(self) -> list[Statement]:
+        """Statements of the current transaction before this one."""
+        return [self.statements[j] for j in self.transaction if j < self.index]
+
+    @cached_property
+    def later(self) -> list[Statement]:
+        """Statements of the current transaction after this one."""
+        return [self.statements[j] for j in self.transaction if j > self.index]
+
+    @property
+    def rest_of_migration(self) -> Sequence[Statement]:
+        """Statements of the whole migration after this one ("is there an index later?")."""
+        return self.statements[self.index + 1 :]
+
+    @property
+    def source(self) -> SourceText:
+        """Positions in the migration's file, for spans of fixes."""
+        return source_text(self.migration.text)
 
     def is_new(self, table: str) -> bool:
         """Created in this migration: nobody else can be using it yet."""
@@ -80,22 +104,39 @@ class Result:
     files: list[str] = field(default_factory=list)
 
 
-def ignore_directives(text: str) -> tuple[dict[int, frozenset[str]], frozenset[str]]:
-    """Per-line and whole-file rule suppressions from ``-- migsafe:ignore`` comments."""
-    per_line: dict[int, frozenset[str]] = {}
+@dataclass(frozen=True)
+class Suppressions:
+    """Rule ids silenced by ``-- migsafe:ignore`` comments in one file."""
+
+    own_line: dict[int, frozenset[str]]  # comment alone on its line: the next statement
+    trailing: dict[int, frozenset[str]]  # comment after code: the statement ending there
+    whole_file: frozenset[str]
+
+    def for_statement(self, st: Statement) -> frozenset[str]:
+        return (
+            self.whole_file
+            | self.own_line.get(st.span.line - 1, frozenset())
+            | self.trailing.get(st.span.end_line, frozenset())
+        )
+
+
+def ignore_directives(text: str) -> Suppressions:
+    own_line: dict[int, frozenset[str]] = {}
+    trailing: dict[int, frozenset[str]] = {}
     whole: set[str] = set()
-    if "migsafe:ignore" not in text:
-        return per_line, frozenset()
-    for number, line in enumerate(text.splitlines(), 1):
-        m = _IGNORE.search(line)
-        if not m:
-            continue
-        ids = frozenset(i.strip() for i in m.group("ids").split(","))
-        if m.group("file"):
-            whole |= ids
-        else:
-            per_line[number] = ids
-    return per_line, frozenset(whole)
+    if "migsafe:ignore" in text:
+        for number, line in enumerate(text.splitlines(), 1):
+            m = _IGNORE.search(line)
+            if not m:
+                continue
+            ids = frozenset(i.strip() for i in m.group("ids").split(","))
+            if m.group("file"):
+                whole |= ids
+            elif line[: m.start()].strip():
+                trailing[number] = ids
+            else:
+                own_line[number] = ids
+    return Suppressions(own_line, trailing, frozenset(whole))
 
 
 def _transaction_groups(
@@ -178,29 +219,24 @@ class Analyzer:
             if self.settings.assume_in_transaction is not None
             else migration.in_transaction
         )
-        per_line, whole_file = ignore_directives(migration.text)
+        suppressions = ignore_directives(migration.text)
         groups, explicit = _transaction_groups(statements, wrapped)
         new_tables: set[str] = set()
         session: dict[str, str] = {}
         local: dict[str, str] = {}
         held: dict[str, tuple[str, Statement]] = {}
         version = self.settings.pg_version
+        members: dict[int, list[int]] = {}
+        for index, group in enumerate(groups):
+            if group is not None:
+                members.setdefault(group, []).append(index)
         for index, st in enumerate(statements):
             group = groups[index]
-            earlier = [statements[j] for j in range(index) if group is not None and groups[j] == group]
-            later = [
-                statements[j]
-                for j in range(index + 1, len(statements))
-                if group is not None and groups[j] == group
-            ]
+            same = members.get(group, []) if group is not None else []
             effects = [locks.effect(op, version, self.schema) for op in st.ops]
             statement_effect = locks.combine(effects)
             result.statements.append(StatementReport(migration, st, statement_effect))
-            suppressed = (
-                whole_file
-                | per_line.get(st.span.line - 1, frozenset())
-                | per_line.get(st.span.end_line, frozenset())
-            )
+            suppressed = suppressions.for_statement(st)
             settings = {**session, **local}
             for op, eff in zip(st.ops, effects, strict=True):
                 ctx = Context(
@@ -212,12 +248,13 @@ class Analyzer:
                     new_tables=new_tables,
                     in_transaction=group is not None,
                     explicit_transaction=explicit[index],
+                    wrapped=wrapped,
                     settings=settings,
                     pg_version=version,
-                    earlier=earlier,
-                    later=later,
-                    rest_of_migration=statements[index + 1 :],
                     held=held,
+                    statements=statements,
+                    index=index,
+                    transaction=same,
                 )
                 for r in self.rules:
                     if r.id in suppressed:

@@ -162,5 +162,9 @@ def explain(rule_id: str) -> None:
         check_rule_ids([rule_id], "explain", all_rules())
     except ConfigError as exc:
         fail(str(exc))
-    page = files("migsafe.rule_docs").joinpath(f"{rule_id}.md")
-    click.echo(page.read_text(encoding="utf-8"))
+    try:
+        text = files("migsafe.rule_docs").joinpath(f"{rule_id}.md").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        # Running from a source checkout that is not installed: the pages sit beside it.
+        text = (Path(__file__).parents[1] / "rules" / f"{rule_id}.md").read_text(encoding="utf-8")
+    click.echo(text)

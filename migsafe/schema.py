@@ -8,15 +8,14 @@ created is simply unknown: every answer about it is the cautious one.
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from migsafe import ops
 from migsafe.ops import bare
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ColumnState:
     name: str
     type: ops.TypeRef
@@ -24,7 +23,7 @@ class ColumnState:
     default: ops.Default | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ConstraintState:
     name: str
     kind: str
@@ -34,7 +33,7 @@ class ConstraintState:
     ref_table: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class IndexState:
     name: str
     table: str
@@ -56,7 +55,15 @@ class Schema:
     enums: dict[str, list[str]] = field(default_factory=dict)
 
     def copy(self) -> Schema:
-        return copy.deepcopy(self)
+        """Independent copy: states are immutable, so copying the containers suffices."""
+        return Schema(
+            tables={
+                k: Table(t.name, dict(t.columns), dict(t.constraints))
+                for k, t in self.tables.items()
+            },
+            indexes=dict(self.indexes),
+            enums={k: list(v) for k, v in self.enums.items()},
+        )
 
     # -- questions -----------------------------------------------------------------------------
 
@@ -115,7 +122,7 @@ class Schema:
                     if c.kind == "primary_key":
                         for name in c.columns:
                             if name in table.columns:
-                                table.columns[name].not_null = True
+                                table.columns[name] = replace(table.columns[name], not_null=True)
                 self.tables[key] = table
             case ops.DropTable():
                 for name in op.tables:
@@ -129,9 +136,9 @@ class Schema:
                     table = self.tables.pop(old)
                     table.name = new
                     self.tables[new] = table
-                    for idx in self.indexes.values():
+                    for name, idx in list(self.indexes.items()):
                         if idx.table == old:
-                            idx.table = new
+                            self.indexes[name] = replace(idx, table=new)
             case ops.AddColumn(column=col):
                 t = self._ensure(op.table)
                 t.columns[col.name] = ColumnState(col.name, col.type, col.not_null, col.default)
@@ -142,34 +149,33 @@ class Schema:
             case ops.RenameColumn():
                 t = self.table(op.table)
                 if t and op.column in t.columns:
-                    state = t.columns.pop(op.column)
-                    state.name = op.new_name
-                    t.columns[op.new_name] = state
+                    t.columns[op.new_name] = replace(t.columns.pop(op.column), name=op.new_name)
             case ops.AlterColumnType():
                 t = self._ensure(op.table)
                 state = t.columns.get(op.column)
-                if state:
-                    state.type = op.type
-                else:
-                    t.columns[op.column] = ColumnState(op.column, op.type)
+                t.columns[op.column] = (
+                    replace(state, type=op.type) if state else ColumnState(op.column, op.type)
+                )
             case ops.SetNotNull() | ops.DropNotNull():
                 t = self.table(op.table)
                 if t and op.column in t.columns:
-                    t.columns[op.column].not_null = isinstance(op, ops.SetNotNull)
+                    t.columns[op.column] = replace(
+                        t.columns[op.column], not_null=isinstance(op, ops.SetNotNull)
+                    )
             case ops.SetDefault():
                 t = self.table(op.table)
                 if t and op.column in t.columns:
-                    t.columns[op.column].default = op.default
+                    t.columns[op.column] = replace(t.columns[op.column], default=op.default)
             case ops.DropDefault():
                 t = self.table(op.table)
                 if t and op.column in t.columns:
-                    t.columns[op.column].default = None
+                    t.columns[op.column] = replace(t.columns[op.column], default=None)
             case ops.AddConstraint(constraint=c):
                 self._add_constraint(self._ensure(op.table), c, bare(op.table))
             case ops.ValidateConstraint():
-                state = self.constraint(op.table, op.name)
-                if state:
-                    state.validated = True
+                t = self.table(op.table)
+                if t and op.name in t.constraints:
+                    t.constraints[op.name] = replace(t.constraints[op.name], validated=True)
             case ops.DropConstraint():
                 t = self.table(op.table)
                 if t:
@@ -183,8 +189,7 @@ class Schema:
             case ops.RenameIndex():
                 state_i = self.indexes.pop(bare(op.index), None)
                 if state_i:
-                    state_i.name = op.new_name
-                    self.indexes[op.new_name] = state_i
+                    self.indexes[op.new_name] = replace(state_i, name=op.new_name)
             case ops.CreateEnum():
                 self.enums[op.name] = list(op.values)
             case ops.AddEnumValue():
@@ -198,15 +203,16 @@ class Schema:
 
     def _add_constraint(self, table: Table, c: ops.ConstraintDef, key: str) -> None:
         name = c.name or f"{key}_{'_'.join(c.columns)}_{c.kind}"
+        columns = c.columns
+        if c.kind in ("primary_key", "unique") and c.using_index:
+            idx = self.indexes.get(c.using_index)
+            if idx:
+                columns = idx.columns
         table.constraints[name] = ConstraintState(
             name,
             c.kind,
-            c.columns,
+            columns,
             validated=not c.not_valid,
             expr=c.expr,
             ref_table=bare(c.ref_table) if c.ref_table else None,
         )
-        if c.kind in ("primary_key", "unique") and c.using_index:
-            idx = self.indexes.get(c.using_index)
-            if idx:
-                table.constraints[name].columns = idx.columns

@@ -1,30 +1,37 @@
 """PostgreSQL SQL → ops, through pglast (libpg_query, the real PostgreSQL parser).
 
-pglast is imported inside :func:`parse` so that commands which never parse SQL (``rules``,
-``explain``) start fast.
+The parse tree is read as libpg_query's JSON rather than as pglast's Python node objects:
+building those objects costs ten times the parse itself, and a pre-commit hook pays that
+on every commit. In the JSON a node in a generic field is wrapped as ``{"TypeName": {…}}``;
+a field with a declared type (``relation``, ``typeName``) holds the fields directly.
+Fields at their default value (false, 0, empty) are left out.
+
+pglast is imported inside :func:`parse`, so commands that never parse SQL start fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import bisect
+import dataclasses
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from migsafe import ops
-from migsafe.parse.text import SourceText, neutralise_templates
+from migsafe.parse.text import SourceText, neutralise_templates, source_text
+
+Node = dict[str, Any]
 
 # Builtins whose result does not vary per row: a default using only these is evaluated once,
 # stored in the catalog, and ADD COLUMN needs no rewrite (PostgreSQL >= 11). A function that
 # is neither here nor known volatile is treated as volatile, which is PostgreSQL's own default
 # for CREATE FUNCTION.
 NON_VOLATILE_FUNCTIONS = frozenset(
-    """now statement_timestamp transaction_timestamp current_date current_timestamp localtimestamp
-    lower upper trim btrim ltrim rtrim concat concat_ws coalesce nullif greatest least length
-    substring substr replace md5 to_char to_date to_timestamp to_number date_trunc date_part
-    make_interval make_date make_timestamp make_timestamptz timezone jsonb_build_object
-    json_build_object jsonb_build_array json_build_array to_jsonb to_json array_fill
-    current_user session_user current_schema current_setting abs round floor ceil
-    interval int4 int8 text bool numeric float8 array_length cardinality format""".split()
+    """now statement_timestamp transaction_timestamp lower upper trim btrim ltrim rtrim concat
+    concat_ws length substring substr replace md5 to_char to_date to_timestamp to_number
+    date_trunc date_part make_interval make_date make_timestamp make_timestamptz timezone
+    jsonb_build_object json_build_object jsonb_build_array json_build_array to_jsonb to_json
+    array_fill current_setting abs round floor ceil array_length cardinality format""".split()
 )
 VOLATILE_FUNCTIONS = frozenset(
     """random gen_random_uuid uuid_generate_v1 uuid_generate_v1mc uuid_generate_v4 uuidv4 uuidv7
@@ -45,8 +52,6 @@ _TYPE_ALIASES = {
     "serial2": "int2",
     "boolean": "bool",
     "character varying": "varchar",
-    "character": "bpchar",
-    "char": "bpchar",
     "decimal": "numeric",
     "real": "float4",
     "double precision": "float8",
@@ -54,9 +59,36 @@ _TYPE_ALIASES = {
     "timestamp with time zone": "timestamptz",
     "time with time zone": "timetz",
 }
-_SERIAL_TYPES = frozenset(
-    {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
+_SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+_TYPE_CONTINUATIONS = ("varying", "precision", "with time zone", "without time zone")
+_CONSTRAINT_KINDS = {
+    "CONSTR_CHECK": "check",
+    "CONSTR_FOREIGN": "foreign_key",
+    "CONSTR_UNIQUE": "unique",
+    "CONSTR_PRIMARY": "primary_key",
+    "CONSTR_EXCLUSION": "exclude",
+}
+_LOCK_MODES = (
+    "",
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
 )
+_TRANSACTION_ACTIONS = {
+    "TRANS_STMT_BEGIN": "begin",
+    "TRANS_STMT_START": "begin",
+    "TRANS_STMT_COMMIT": "commit",
+    "TRANS_STMT_ROLLBACK": "rollback",
+    "TRANS_STMT_SAVEPOINT": "savepoint",
+    "TRANS_STMT_RELEASE": "release",
+    "TRANS_STMT_ROLLBACK_TO": "rollback_to",
+}
+_RELATION_OBJECTS = {"OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"}
 
 
 class SqlSyntaxError(Exception):
@@ -69,169 +101,159 @@ class SqlSyntaxError(Exception):
         self.column = column
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    start: int
-    end: int  # exclusive byte offset
-    name: str
-
-
 def parse(text: str) -> list[ops.Statement]:
     """Parse a whole migration file. Raises :class:`SqlSyntaxError` on invalid SQL."""
     from pglast import parser
 
     sql, placeholders = neutralise_templates(text)
-    source = SourceText(text)
+    source = source_text(text)
     try:
-        raw = parser.parse_sql(sql)
-        tokens = [_Token(t.start, t.end + 1, t.name) for t in parser.scan(sql)]
+        tree = json.loads(parser.parse_sql_json(sql))
+        tokens = [
+            (t.start, t.end + 1, t.name)
+            for t in parser.scan(sql)
+            if t.name not in ("SQL_COMMENT", "C_COMMENT")
+        ]
     except parser.ParseError as exc:
         location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         line, column = source.position(source.char_offset(location))
         message = str(exc.args[0]) if exc.args else str(exc)
         raise SqlSyntaxError(message, line, column) from None
-    code_tokens = [t for t in tokens if t.name not in ("SQL_COMMENT", "C_COMMENT")]
-    starts = [t.start for t in code_tokens]
+    # Statement locations are byte offsets; the scanner's token offsets are characters.
+    starts = [t[0] for t in tokens]
+    total = len(sql.encode("utf-8"))
     statements: list[ops.Statement] = []
-    import bisect
-
-    for stmt in raw:
-        loc = stmt.stmt_location or 0
-        length = stmt.stmt_len or (len(sql.encode("utf-8")) - loc)
-        first = bisect.bisect_left(starts, loc)
-        last = bisect.bisect_left(starts, loc + length) - 1
+    for raw in tree.get("stmts", ()):
+        loc = raw.get("stmt_location", 0)
+        length = raw.get("stmt_len") or (total - loc)
+        first = bisect.bisect_left(starts, source.char_offset(loc))
+        last = bisect.bisect_left(starts, source.char_offset(loc + length)) - 1
         if first > last:
             continue
-        b_start = code_tokens[first].start
-        b_end = code_tokens[last].end
-        if last + 1 < len(code_tokens) and code_tokens[last + 1].name == "ASCII_59":
-            b_end = code_tokens[last + 1].end
-        start, end = source.char_offset(b_start), source.char_offset(b_end)
+        start, end = tokens[first][0], tokens[last][1]
+        if last + 1 < len(tokens) and tokens[last + 1][2] == "ASCII_59":
+            end = tokens[last + 1][1]
         span = source.span(start, end)
-        builder = _Builder(sql, source, span, placeholders)
-        statements.append(
-            ops.Statement(sql=text[start:end], span=span, ops=tuple(builder.ops(stmt.stmt)))
-        )
+        made = tuple(_Builder(sql, source, span).build(raw["stmt"]))
+        if placeholders and "{{" in text[start:end]:
+            made = tuple(_restore(op, placeholders) for op in made)
+        statements.append(ops.Statement(sql=text[start:end], span=span, ops=made))
     return statements
 
 
-def _dotted(names: Sequence[Any]) -> str:
-    return ".".join(str(getattr(n, "sval", n)) for n in names)
+def _restore(value: Any, placeholders: dict[str, str]) -> Any:
+    """Put template placeholders back into every name of an op, so reports name relations
+    as the author wrote them (``{{ index .Options "Namespace" }}.users``)."""
+    if isinstance(value, str):
+        for ident, original in placeholders.items():
+            value = value.replace(ident, original)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_restore(v, placeholders) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            current = getattr(value, f.name)
+            if isinstance(current, str | tuple) or dataclasses.is_dataclass(current):
+                changes[f.name] = _restore(current, placeholders)
+        return dataclasses.replace(value, **changes)
+    return value
 
 
-def _strings(items: Sequence[Any] | None) -> tuple[str, ...]:
-    return tuple(str(getattr(i, "sval", i)) for i in items or ())
+def _unwrap(node: Node) -> tuple[str, Node]:
+    ((tag, fields),) = node.items()
+    return tag, fields
+
+
+def _sval(node: Node) -> str:
+    """The text of a String node, wrapped or not."""
+    inner = node.get("String", node)
+    return str(inner.get("sval", ""))
+
+
+def _strings(items: list[Node] | None) -> tuple[str, ...]:
+    return tuple(_sval(i) for i in items or ())
+
+
+def _dotted(items: list[Node] | None) -> str:
+    return ".".join(_strings(items))
+
+
+def _rangevar(rv: Node | None) -> str:
+    """A RangeVar as written: qualified only when the author qualified it."""
+    if not rv:
+        return ""
+    if "RangeVar" in rv:
+        rv = rv["RangeVar"]
+    schema = rv.get("schemaname")
+    return f"{schema}.{rv['relname']}" if schema else str(rv.get("relname", ""))
+
+
+def _object_name(obj: Node) -> str:
+    tag, fields = _unwrap(obj)
+    if tag == "List":
+        return _dotted(fields.get("items"))
+    if tag == "TypeName":
+        return _dotted(fields.get("names"))
+    if tag == "ObjectWithArgs":
+        return _dotted(fields.get("objname"))
+    if tag == "String":
+        return str(fields.get("sval", ""))
+    return tag
+
+
+def _functions(node: Any) -> Iterator[str]:
+    """Names of all functions called anywhere in an expression tree."""
+    if isinstance(node, dict):
+        call = node.get("FuncCall")
+        if call is not None:
+            yield _strings(call.get("funcname"))[-1].lower()
+        for value in node.values():
+            yield from _functions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _functions(item)
+
+
+def _volatile(expr: Node) -> bool:
+    return any(
+        name in VOLATILE_FUNCTIONS or name not in NON_VOLATILE_FUNCTIONS
+        for name in _functions(expr)
+    )
+
+
+def _min_location(node: Any) -> int | None:
+    best: int | None = None
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "location" and isinstance(value, int) and value >= 0:
+                best = value if best is None else min(best, value)
+            else:
+                found = _min_location(value)
+                if found is not None:
+                    best = found if best is None else min(best, found)
+    elif isinstance(node, list):
+        for item in node:
+            found = _min_location(item)
+            if found is not None:
+                best = found if best is None else min(best, found)
+    return best
 
 
 class _Builder:
-    """Turns one parsed statement into ops; holds the source so sub-spans can be computed."""
+    """Turns one parsed statement into ops; holds the source for sub-spans and expression
+    text (taken from the file, as the author wrote it)."""
 
-    def __init__(
-        self, sql: str, source: SourceText, span: ops.Span, placeholders: dict[str, str]
-    ) -> None:
+    def __init__(self, sql: str, source: SourceText, span: ops.Span) -> None:
         self.sql = sql
         self.source = source
         self.span = span
-        self.placeholders = placeholders
 
-    def _name(self, rv: Any) -> str:
-        """A RangeVar as written: qualified only when the author qualified it, template
-        placeholders shown as the author wrote them."""
-        if rv is None:
-            return ""
-        name = f"{rv.schemaname}.{rv.relname}" if rv.schemaname else str(rv.relname)
-        for ident, original in self.placeholders.items():
-            name = name.replace(ident, original)
-        return name
+    # -- positions and text --------------------------------------------------------------------
 
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _expr_sql(self, node: Any) -> str:
-        from pglast.stream import RawStream
-
-        try:
-            return str(RawStream()(node))
-        except Exception:  # the printer lacks a few rare nodes; the text is informative only
-            return type(node).__name__
-
-    def _volatile(self, node: Any) -> bool:
-        from pglast import ast
-        from pglast.visitors import Visitor
-
-        found = False
-
-        class Finder(Visitor):  # type: ignore[misc]
-            def visit_FuncCall(self, ancestors: Any, fn: Any) -> None:
-                nonlocal found
-                name = str(fn.funcname[-1].sval).lower()
-                if name in VOLATILE_FUNCTIONS or name not in NON_VOLATILE_FUNCTIONS:
-                    found = True
-
-        Finder()(node if isinstance(node, ast.Node) else ast.A_Const())
-        return found
-
-    def _type(self, tn: Any) -> tuple[ops.TypeRef, bool]:
-        names = [str(n.sval) for n in tn.names]
-        if len(names) > 1 and names[0] == "pg_catalog":
-            names = names[1:]
-        raw = ".".join(names)
-        name = _TYPE_ALIASES.get(raw.lower(), raw)
-        mods: list[int] = []
-        for m in tn.typmods or ():
-            val = getattr(getattr(m, "val", None), "ival", None)
-            if isinstance(val, int):
-                mods.append(val)
-        span = self.span
-        location = getattr(tn, "location", None)
-        if isinstance(location, int) and location >= 0:
-            start = self.source.char_offset(location)
-            span = self.source.span(start, self._type_end(start))
-        return (
-            ops.TypeRef(name=name, mods=tuple(mods), array=bool(tn.arrayBounds), span=span),
-            raw.lower() in _SERIAL_TYPES,
-        )
-
-    def _type_end(self, start: int) -> int:
-        """End of a type name: up to its closing modifier parenthesis or array brackets."""
-        text = self.sql
-        i, depth = start, 0
-        stop = self.span.end
-        while i < stop:
-            ch = text[i]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-                if depth == 0:
-                    i += 1
-                    break
-            elif depth == 0 and ch in ",;":
-                break
-            elif depth == 0 and ch in " \t\n":
-                rest = text[i:stop].lstrip()
-                low = rest.lower()
-                if not (
-                    low.startswith(("varying", "precision", "with time zone", "without time zone"))
-                    or low.startswith(("(", "["))
-                ):
-                    break
-            i += 1
-        while i < stop and text[i] == "[":
-            close = text.find("]", i)
-            if close < 0:
-                break
-            i = close + 1
-        return i
-
-    def _sub_span(self, node: Any) -> ops.Span:
-        """From a node's start to the end of its clause: the next comma or closing
-        parenthesis at the same depth, outside quotes."""
-        location = getattr(node, "location", None)
-        if not (isinstance(location, int) and location >= 0):
-            return self.span
-        start = self.source.char_offset(location)
+    def _clause_end(self, start: int) -> int:
+        """The end of the clause starting at ``start``: the next comma, semicolon or
+        unbalanced closing parenthesis outside quotes, trailing blanks dropped."""
         text, depth, i, stop = self.sql, 0, start, self.span.end
         while i < stop:
             ch = text[i]
@@ -250,448 +272,564 @@ class _Builder:
             i += 1
         while i > start and text[i - 1] in " \t\r\n":
             i -= 1
-        return self.source.span(start, i)
+        return i
 
-    def _constraint(self, c: Any, column: str | None = None) -> ops.ConstraintDef | None:
-        from pglast.enums import ConstrType
+    def _span_from(self, location: int | None) -> ops.Span:
+        if location is None or location < 0:
+            return self.span
+        start = self.source.char_offset(location)
+        return self.source.span(start, self._clause_end(start))
 
-        kinds = {
-            ConstrType.CONSTR_CHECK: "check",
-            ConstrType.CONSTR_FOREIGN: "foreign_key",
-            ConstrType.CONSTR_UNIQUE: "unique",
-            ConstrType.CONSTR_PRIMARY: "primary_key",
-            ConstrType.CONSTR_EXCLUSION: "exclude",
-        }
-        kind = kinds.get(c.contype)
+    def _expr_text(self, expr: Node, stop: int | None = None) -> str:
+        """The expression's source text, up to ``stop`` (a byte location) or its clause end."""
+        location = _min_location(expr)
+        if location is None:
+            return _unwrap(expr)[0]
+        start = self.source.char_offset(location)
+        end = self._clause_end(start)
+        if stop is not None:
+            end = min(end, self.source.char_offset(stop))
+        return self.sql[start:end].strip()
+
+    def _paren_text(self, location: int | None) -> str | None:
+        """Text inside the first parenthesised group at or after ``location`` (CHECK (…))."""
+        if location is None:
+            return None
+        text = self.sql
+        open_at = text.find("(", self.source.char_offset(location), self.span.end)
+        if open_at < 0:
+            return None
+        depth = 0
+        for i in range(open_at, self.span.end):
+            if text[i] == "(":
+                depth += 1
+            elif text[i] == ")":
+                depth -= 1
+                if depth == 0:
+                    return text[open_at + 1 : i].strip()
+        return None
+
+    def _type_end(self, start: int) -> int:
+        """End of a type name: through multi-word names, modifiers and array brackets."""
+        text, stop = self.sql, self.span.end
+        i = start
+        while i < stop and (text[i].isalnum() or text[i] in '_."'):
+            i += 1
+        while i < stop:
+            rest = text[i:stop]
+            stripped = rest.lstrip()
+            low = stripped.lower()
+            skipped = len(rest) - len(stripped)
+            if low.startswith("("):
+                close = text.find(")", i + skipped)
+                if close < 0:
+                    break
+                i = close + 1
+                continue
+            if low.startswith("["):
+                close = text.find("]", i + skipped)
+                if close < 0:
+                    break
+                i = close + 1
+                continue
+            for phrase in _TYPE_CONTINUATIONS:
+                if low.startswith(phrase) and not low[len(phrase) : len(phrase) + 1].isalnum():
+                    i += skipped + len(phrase)
+                    break
+            else:
+                break
+        return i
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def _type(self, tn: Node) -> tuple[ops.TypeRef, bool]:
+        names = _strings(tn.get("names"))
+        if len(names) > 1 and names[0] == "pg_catalog":
+            names = names[1:]
+        raw = ".".join(names)
+        mods = []
+        for m in tn.get("typmods") or ():
+            const = m.get("A_Const", {})
+            if "ival" in const:
+                mods.append(int(const["ival"].get("ival", 0)))
+        span = self.span
+        location = tn.get("location")
+        if isinstance(location, int) and location >= 0:
+            start = self.source.char_offset(location)
+            span = self.source.span(start, self._type_end(start))
+        ref = ops.TypeRef(
+            name=_TYPE_ALIASES.get(raw.lower(), raw),
+            mods=tuple(mods),
+            array=bool(tn.get("arrayBounds")),
+            span=span,
+        )
+        return ref, raw.lower() in _SERIAL_TYPES
+
+    def _constraint(self, c: Node, column: str | None = None) -> ops.ConstraintDef | None:
+        kind = _CONSTRAINT_KINDS.get(c.get("contype", ""))
         if kind is None:
             return None
         if kind == "foreign_key":
-            columns = _strings(c.fk_attrs) or ((column,) if column else ())
+            columns = _strings(c.get("fk_attrs")) or ((column,) if column else ())
         elif kind == "exclude":
             columns = tuple(
-                str(elem[0].name) for elem in c.exclusions or () if getattr(elem[0], "name", None)
+                str(pair["List"]["items"][0]["IndexElem"].get("name", ""))
+                for pair in c.get("exclusions") or ()
+                if "IndexElem" in pair["List"]["items"][0]
             )
         else:
-            columns = _strings(c.keys) or ((column,) if column else ())
+            columns = _strings(c.get("keys")) or ((column,) if column else ())
         return ops.ConstraintDef(
             kind=kind,  # type: ignore[arg-type]
-            name=c.conname,
+            name=c.get("conname"),
             columns=columns,
-            ref_table=self._name(c.pktable) if c.pktable else None,
-            ref_columns=_strings(c.pk_attrs),
-            not_valid=bool(c.skip_validation),
-            using_index=c.indexname,
-            expr=self._expr_sql(c.raw_expr) if c.raw_expr is not None else None,
-            span=self._sub_span(c),
+            ref_table=_rangevar(c.get("pktable")) or None,
+            ref_columns=_strings(c.get("pk_attrs")),
+            not_valid=bool(c.get("skip_validation")),
+            using_index=c.get("indexname"),
+            expr=self._paren_text(c.get("location")) if kind == "check" else None,
+            span=self._span_from(c.get("location")),
         )
 
-    def _column(self, cd: Any) -> ops.Column:
-        from pglast.enums import ConstrType
+    def _default(self, expr: Node, stop: int | None = None) -> ops.Default:
+        return ops.Default(self._expr_text(expr, stop), _volatile(expr))
 
-        type_ref, serial = self._type(cd.typeName)
-        not_null = bool(cd.is_not_null)
+    def _column(self, cd: Node) -> ops.Column:
+        type_ref, serial = self._type(cd.get("typeName", {}))
+        not_null = bool(cd.get("is_not_null"))
         default: ops.Default | None = None
         identity = generated = False
-        constraints: list[ops.ConstraintDef] = []
-        if cd.raw_default is not None:
-            default = ops.Default(self._expr_sql(cd.raw_default), self._volatile(cd.raw_default))
-        for c in cd.constraints or ():
-            if c.contype == ConstrType.CONSTR_NOTNULL:
+        made: list[ops.ConstraintDef] = []
+        raw = [_unwrap(c)[1] for c in cd.get("constraints") or ()]
+        if "raw_default" in cd:
+            default = self._default(cd["raw_default"])
+        for i, c in enumerate(raw):
+            contype = c.get("contype")
+            if contype == "CONSTR_NOTNULL":
                 not_null = True
-            elif c.contype == ConstrType.CONSTR_DEFAULT:
-                default = ops.Default(self._expr_sql(c.raw_expr), self._volatile(c.raw_expr))
-            elif c.contype == ConstrType.CONSTR_IDENTITY:
-                identity = True
-                not_null = True
-            elif c.contype == ConstrType.CONSTR_GENERATED:
+            elif contype == "CONSTR_DEFAULT":
+                following = raw[i + 1].get("location") if i + 1 < len(raw) else None
+                default = self._default(c["raw_expr"], following)
+            elif contype == "CONSTR_IDENTITY":
+                identity = not_null = True
+            elif contype == "CONSTR_GENERATED":
                 generated = True
             else:
-                made = self._constraint(c, cd.colname)
-                if made is not None:
-                    constraints.append(made)
-                    if made.kind == "primary_key":
-                        not_null = True
+                constraint = self._constraint(c, cd.get("colname"))
+                if constraint is not None:
+                    made.append(constraint)
+                    not_null = not_null or constraint.kind == "primary_key"
         return ops.Column(
-            name=str(cd.colname),
+            name=str(cd.get("colname", "")),
             type=type_ref,
             not_null=not_null or serial,
             default=default,
             identity=identity,
             generated_stored=generated,
             serial=serial,
-            constraints=tuple(constraints),
-            span=self._sub_span(cd),
+            constraints=tuple(made),
+            span=self._span_from(cd.get("location")),
         )
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def ops(self, node: Any) -> Iterator[ops.Op]:
-        method = getattr(self, "_" + type(node).__name__, None)
-        produced = list(method(node)) if method is not None else []
-        if not produced:
-            yield ops.Unknown(statement=type(node).__name__, span=self.span)
-        else:
+    def build(self, node: Node) -> Iterator[ops.Op]:
+        tag, fields = _unwrap(node)
+        method = getattr(self, "_" + tag, None)
+        produced = list(method(fields)) if method is not None else []
+        if produced:
             yield from produced
+        else:
+            yield ops.Unknown(statement=tag, span=self.span)
 
-    def _CreateStmt(self, n: Any) -> Iterator[ops.Op]:
+    def _CreateStmt(self, n: Node) -> Iterator[ops.Op]:
         columns: list[ops.Column] = []
         constraints: list[ops.ConstraintDef] = []
-        from pglast import ast
-
-        for elt in n.tableElts or ():
-            if isinstance(elt, ast.ColumnDef):
-                columns.append(self._column(elt))
-            elif isinstance(elt, ast.Constraint):
-                made = self._constraint(elt)
+        for elt in n.get("tableElts") or ():
+            tag, fields = _unwrap(elt)
+            if tag == "ColumnDef":
+                columns.append(self._column(fields))
+            elif tag == "Constraint":
+                made = self._constraint(fields)
                 if made is not None:
                     constraints.append(made)
-        partition_of = self._name(n.inhRelations[0]) if n.partbound and n.inhRelations else None
+        parents = n.get("inhRelations") or ()
         yield ops.CreateTable(
-            table=self._name(n.relation),
+            table=_rangevar(n.get("relation")),
             columns=tuple(columns),
             constraints=tuple(constraints),
-            if_not_exists=bool(n.if_not_exists),
-            partition_of=partition_of,
+            if_not_exists=bool(n.get("if_not_exists")),
+            partition_of=_rangevar(parents[0]) if n.get("partbound") and parents else None,
             span=self.span,
         )
 
-    def _CreateTableAsStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import ObjectType
-
-        if n.objtype == ObjectType.OBJECT_MATVIEW:
+    def _CreateTableAsStmt(self, n: Node) -> Iterator[ops.Op]:
+        name = _rangevar(n.get("into", {}).get("rel"))
+        if n.get("objtype") == "OBJECT_MATVIEW":
             yield ops.CreateObject(
                 object_kind="materialized_view",
-                name=self._name(n.into.rel),
-                if_not_exists=bool(n.if_not_exists),
+                name=name,
+                if_not_exists=bool(n.get("if_not_exists")),
                 span=self.span,
             )
         else:
             yield ops.CreateTable(
-                table=self._name(n.into.rel),
-                if_not_exists=bool(n.if_not_exists),
+                table=name,
+                if_not_exists=bool(n.get("if_not_exists")),
                 as_query=True,
                 span=self.span,
             )
 
-    def _AlterTableStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import AlterTableType as T
-        from pglast.enums import ObjectType
-
-        table = self._name(n.relation)
-        span = self.span
-        if n.objtype == ObjectType.OBJECT_INDEX:
-            for cmd in n.cmds:
-                yield ops.AlterTableOther(table=table, subcommand=f"index:{cmd.subtype.name}", span=span)
-            return
-        for cmd in n.cmds:
-            t = cmd.subtype
-            if t == T.AT_AddColumn:
-                column = self._column(cmd.def_)
-                yield ops.AddColumn(
-                    table=table, column=column, if_not_exists=bool(cmd.missing_ok), span=span
-                )
-                for c in column.constraints:
-                    yield ops.AddConstraint(table=table, constraint=c, span=span)
-            elif t == T.AT_DropColumn:
-                yield ops.DropColumn(
-                    table=table, column=cmd.name, if_exists=bool(cmd.missing_ok), span=span
-                )
-            elif t == T.AT_AlterColumnType:
-                type_ref, _ = self._type(cmd.def_.typeName)
-                using = cmd.def_.raw_default
-                yield ops.AlterColumnType(
-                    table=table,
-                    column=cmd.name,
-                    type=type_ref,
-                    using=self._expr_sql(using) if using is not None else None,
-                    span=span,
-                )
-            elif t == T.AT_SetNotNull:
-                yield ops.SetNotNull(table=table, column=cmd.name, span=span)
-            elif t == T.AT_DropNotNull:
-                yield ops.DropNotNull(table=table, column=cmd.name, span=span)
-            elif t == T.AT_ColumnDefault:
-                if cmd.def_ is None:
-                    yield ops.DropDefault(table=table, column=cmd.name, span=span)
-                else:
-                    default = ops.Default(self._expr_sql(cmd.def_), self._volatile(cmd.def_))
-                    yield ops.SetDefault(table=table, column=cmd.name, default=default, span=span)
-            elif t == T.AT_AddConstraint:
-                made = self._constraint(cmd.def_)
-                if made is None:
-                    yield ops.AlterTableOther(table=table, subcommand=t.name, span=span)
-                else:
-                    yield ops.AddConstraint(table=table, constraint=made, span=span)
-            elif t == T.AT_ValidateConstraint:
-                yield ops.ValidateConstraint(table=table, name=cmd.name, span=span)
-            elif t == T.AT_DropConstraint:
-                yield ops.DropConstraint(
-                    table=table, name=cmd.name, if_exists=bool(cmd.missing_ok), span=span
-                )
-            elif t in (T.AT_SetRelOptions, T.AT_ResetRelOptions):
-                params = tuple(str(d.defname) for d in cmd.def_ or ())
-                yield ops.SetStorageParams(
-                    table=table, params=params, reset=t == T.AT_ResetRelOptions, span=span
-                )
-            elif t in (T.AT_SetLogged, T.AT_SetUnLogged):
-                yield ops.SetLogged(table=table, logged=t == T.AT_SetLogged, span=span)
-            elif t == T.AT_SetTableSpace:
-                yield ops.SetTablespace(table=table, tablespace=cmd.name, span=span)
-            elif t == T.AT_AttachPartition:
-                yield ops.AttachPartition(table=table, partition=self._name(cmd.def_.name), span=span)
-            elif t == T.AT_DetachPartition:
-                yield ops.DetachPartition(
-                    table=table,
-                    partition=self._name(cmd.def_.name),
-                    concurrently=bool(cmd.def_.concurrent),
-                    span=span,
+    def _AlterTableStmt(self, n: Node) -> Iterator[ops.Op]:
+        table = _rangevar(n.get("relation"))
+        is_index = n.get("objtype") == "OBJECT_INDEX"
+        for cmd_node in n.get("cmds") or ():
+            cmd = _unwrap(cmd_node)[1]
+            if is_index:
+                yield ops.AlterTableOther(
+                    table=table, subcommand=f"index:{cmd.get('subtype')}", span=self.span
                 )
             else:
-                yield ops.AlterTableOther(table=table, subcommand=t.name, span=span)
+                yield from self._alter_table_cmd(table, cmd)
 
-    def _RenameStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import ObjectType as O
+    def _alter_table_cmd(self, table: str, cmd: Node) -> Iterator[ops.Op]:
+        t = cmd.get("subtype", "")
+        name = str(cmd.get("name", ""))
+        span = self.span
+        definition = cmd.get("def")
+        missing_ok = bool(cmd.get("missing_ok"))
+        if t == "AT_AddColumn":
+            column = self._column(_unwrap(definition)[1])
+            yield ops.AddColumn(table=table, column=column, if_not_exists=missing_ok, span=span)
+            for c in column.constraints:
+                yield ops.AddConstraint(table=table, constraint=c, span=span)
+        elif t == "AT_DropColumn":
+            yield ops.DropColumn(table=table, column=name, if_exists=missing_ok, span=span)
+        elif t == "AT_AlterColumnType":
+            cd = _unwrap(definition)[1]
+            type_ref, _ = self._type(cd.get("typeName", {}))
+            using = cd.get("raw_default")
+            yield ops.AlterColumnType(
+                table=table,
+                column=name,
+                type=type_ref,
+                using=self._expr_text(using) if using else None,
+                span=span,
+            )
+        elif t == "AT_SetNotNull":
+            yield ops.SetNotNull(table=table, column=name, span=span)
+        elif t == "AT_DropNotNull":
+            yield ops.DropNotNull(table=table, column=name, span=span)
+        elif t == "AT_ColumnDefault":
+            if definition is None:
+                yield ops.DropDefault(table=table, column=name, span=span)
+            else:
+                yield ops.SetDefault(
+                    table=table, column=name, default=self._default(definition), span=span
+                )
+        elif t == "AT_AddConstraint":
+            made = self._constraint(_unwrap(definition)[1])
+            if made is None:
+                yield ops.AlterTableOther(table=table, subcommand=t, span=span)
+            else:
+                yield ops.AddConstraint(table=table, constraint=made, span=span)
+        elif t == "AT_ValidateConstraint":
+            yield ops.ValidateConstraint(table=table, name=name, span=span)
+        elif t == "AT_DropConstraint":
+            yield ops.DropConstraint(table=table, name=name, if_exists=missing_ok, span=span)
+        elif t in ("AT_SetRelOptions", "AT_ResetRelOptions"):
+            params = tuple(str(_unwrap(d)[1].get("defname")) for d in definition or ())
+            yield ops.SetStorageParams(
+                table=table, params=params, reset=t == "AT_ResetRelOptions", span=span
+            )
+        elif t in ("AT_SetLogged", "AT_SetUnLogged"):
+            yield ops.SetLogged(table=table, logged=t == "AT_SetLogged", span=span)
+        elif t == "AT_SetTableSpace":
+            yield ops.SetTablespace(table=table, tablespace=name, span=span)
+        elif t in ("AT_AttachPartition", "AT_DetachPartition"):
+            part = _unwrap(definition)[1]
+            if t == "AT_AttachPartition":
+                yield ops.AttachPartition(
+                    table=table, partition=_rangevar(part.get("name")), span=span
+                )
+            else:
+                yield ops.DetachPartition(
+                    table=table,
+                    partition=_rangevar(part.get("name")),
+                    concurrently=bool(part.get("concurrent")),
+                    span=span,
+                )
+        else:
+            yield ops.AlterTableOther(table=table, subcommand=t, span=span)
 
-        t = n.renameType
-        if t == O.OBJECT_TABLE:
-            yield ops.RenameTable(table=self._name(n.relation), new_name=n.newname, span=self.span)
-        elif t == O.OBJECT_COLUMN and n.relationType == O.OBJECT_TABLE:
+    def _RenameStmt(self, n: Node) -> Iterator[ops.Op]:
+        kind = n.get("renameType")
+        relation = _rangevar(n.get("relation"))
+        new_name = str(n.get("newname", ""))
+        if kind == "OBJECT_TABLE":
+            yield ops.RenameTable(table=relation, new_name=new_name, span=self.span)
+        elif kind == "OBJECT_COLUMN" and n.get("relationType") == "OBJECT_TABLE":
             yield ops.RenameColumn(
-                table=self._name(n.relation), column=n.subname, new_name=n.newname, span=self.span
+                table=relation, column=str(n.get("subname")), new_name=new_name, span=self.span
             )
-        elif t == O.OBJECT_INDEX:
-            yield ops.RenameIndex(index=self._name(n.relation), new_name=n.newname, span=self.span)
-        elif t == O.OBJECT_TABCONSTRAINT:
+        elif kind == "OBJECT_INDEX":
+            yield ops.RenameIndex(index=relation, new_name=new_name, span=self.span)
+        elif kind == "OBJECT_TABCONSTRAINT":
+            yield ops.AlterTableOther(table=relation, subcommand="RenameConstraint", span=self.span)
+        elif kind in _RELATION_OBJECTS:
             yield ops.AlterTableOther(
-                table=self._name(n.relation), subcommand="RenameConstraint", span=self.span
-            )
-        elif t in (O.OBJECT_VIEW, O.OBJECT_MATVIEW, O.OBJECT_SEQUENCE):
-            yield ops.AlterTableOther(
-                table=self._name(n.relation), subcommand=f"Rename{t.name[7:].title()}", span=self.span
+                table=relation, subcommand="Rename" + kind[7:].title(), span=self.span
             )
 
-    def _IndexStmt(self, n: Any) -> Iterator[ops.Op]:
-        columns = tuple(str(p.name) for p in n.indexParams or () if p.name)
+    def _IndexStmt(self, n: Node) -> Iterator[ops.Op]:
+        columns = tuple(
+            str(p["IndexElem"]["name"])
+            for p in n.get("indexParams") or ()
+            if p["IndexElem"].get("name")
+        )
         yield ops.CreateIndex(
-            table=self._name(n.relation),
-            name=n.idxname,
+            table=_rangevar(n.get("relation")),
+            name=n.get("idxname"),
             columns=columns,
-            unique=bool(n.unique),
-            concurrently=bool(n.concurrent),
-            if_not_exists=bool(n.if_not_exists),
+            unique=bool(n.get("unique")),
+            concurrently=bool(n.get("concurrent")),
+            if_not_exists=bool(n.get("if_not_exists")),
             span=self.span,
         )
 
-    def _DropStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import DropBehavior
-        from pglast.enums import ObjectType as O
-
-        t = n.removeType
-        cascade = n.behavior == DropBehavior.DROP_CASCADE
-        if_exists = bool(n.missing_ok)
-        names = tuple(
-            _dotted(o.names) if hasattr(o, "names") else _dotted(o) if isinstance(o, tuple)
-            else str(getattr(o, "sval", o))
-            for o in n.objects or ()
-        )
-        if t == O.OBJECT_TABLE:
-            yield ops.DropTable(tables=names, if_exists=if_exists, cascade=cascade, span=self.span)
-        elif t == O.OBJECT_INDEX:
+    def _DropStmt(self, n: Node) -> Iterator[ops.Op]:
+        kind = str(n.get("removeType", ""))
+        cascade = n.get("behavior") == "DROP_CASCADE"
+        if_exists = bool(n.get("missing_ok"))
+        objects = n.get("objects") or ()
+        names = tuple(_object_name(o) for o in objects)
+        span = self.span
+        if kind == "OBJECT_TABLE":
+            yield ops.DropTable(tables=names, if_exists=if_exists, cascade=cascade, span=span)
+        elif kind == "OBJECT_INDEX":
             yield ops.DropIndex(
-                indexes=names, concurrently=bool(n.concurrent), if_exists=if_exists, span=self.span
+                indexes=names,
+                concurrently=bool(n.get("concurrent")),
+                if_exists=if_exists,
+                span=span,
             )
-        elif t == O.OBJECT_SCHEMA:
-            yield ops.DropSchema(names=names, if_exists=if_exists, cascade=cascade, span=self.span)
-        elif t in (O.OBJECT_TRIGGER, O.OBJECT_POLICY, O.OBJECT_RULE):
-            for obj in n.objects or ():
-                parts = _strings(obj)
+        elif kind == "OBJECT_SCHEMA":
+            yield ops.DropSchema(names=names, if_exists=if_exists, cascade=cascade, span=span)
+        elif kind in ("OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE"):
+            for name in names:
+                table, _, obj = name.rpartition(".")
                 yield ops.DropObject(
-                    object_kind=t.name[7:].lower(),
-                    names=(parts[-1],),
+                    object_kind=kind[7:].lower(),
+                    names=(obj,),
                     if_exists=if_exists,
                     cascade=cascade,
-                    table=".".join(parts[:-1]),
-                    span=self.span,
+                    table=table,
+                    span=span,
                 )
         else:
             yield ops.DropObject(
-                object_kind=t.name[7:].lower(),
+                object_kind=kind[7:].lower(),
                 names=names,
                 if_exists=if_exists,
                 cascade=cascade,
-                span=self.span,
+                span=span,
             )
 
-    def _DropdbStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.DropDatabase(name=n.dbname, if_exists=bool(n.missing_ok), span=self.span)
+    def _DropdbStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.DropDatabase(
+            name=str(n.get("dbname")), if_exists=bool(n.get("missing_ok")), span=self.span
+        )
 
-    def _TruncateStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Truncate(tables=tuple(self._name(r) for r in n.relations), span=self.span)
+    def _TruncateStmt(self, n: Node) -> Iterator[ops.Op]:
+        tables = tuple(_rangevar(r) for r in n.get("relations") or ())
+        yield ops.Truncate(tables=tables, span=self.span)
 
-    def _LockStmt(self, n: Any) -> Iterator[ops.Op]:
-        modes = [
-            "",
-            "AccessShareLock",
-            "RowShareLock",
-            "RowExclusiveLock",
-            "ShareUpdateExclusiveLock",
-            "ShareLock",
-            "ShareRowExclusiveLock",
-            "ExclusiveLock",
-            "AccessExclusiveLock",
-        ]
+    def _LockStmt(self, n: Node) -> Iterator[ops.Op]:
         yield ops.LockTable(
-            tables=tuple(self._name(r) for r in n.relations), mode=modes[n.mode], span=self.span
+            tables=tuple(_rangevar(r) for r in n.get("relations") or ()),
+            mode=_LOCK_MODES[int(n.get("mode", 8))],
+            span=self.span,
         )
 
-    def _ReindexStmt(self, n: Any) -> Iterator[ops.Op]:
-        concurrently = any(str(p.defname) == "concurrently" for p in n.params or ())
-        target = n.kind.name.split("_")[-1].lower()
-        name = self._name(n.relation) if n.relation is not None else str(n.name or "")
-        yield ops.Reindex(target=target, name=name, concurrently=concurrently, span=self.span)
-
-    def _VacuumStmt(self, n: Any) -> Iterator[ops.Op]:
-        if not n.is_vacuumcmd:
-            yield ops.Vacuum(
-                tables=tuple(self._name(r.relation) for r in n.rels or ()), full=False, span=self.span
-            )
-            return
-        full = any(str(o.defname) == "full" for o in n.options or ())
-        yield ops.Vacuum(
-            tables=tuple(self._name(r.relation) for r in n.rels or ()), full=full, span=self.span
+    def _ReindexStmt(self, n: Node) -> Iterator[ops.Op]:
+        params = n.get("params") or ()
+        concurrently = any(_unwrap(p)[1].get("defname") == "concurrently" for p in params)
+        target = str(n.get("kind", "")).rsplit("_", 1)[-1].lower()
+        name = _rangevar(n.get("relation")) or str(n.get("name", ""))
+        yield ops.Reindex(
+            target=target,  # type: ignore[arg-type]
+            name=name,
+            concurrently=concurrently,
+            span=self.span,
         )
 
-    def _ClusterStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Cluster(table=self._name(n.relation) if n.relation else None, span=self.span)
+    def _VacuumStmt(self, n: Node) -> Iterator[ops.Op]:
+        tables = tuple(
+            _rangevar(_unwrap(r)[1].get("relation")) for r in n.get("rels") or ()
+        )
+        full = n.get("is_vacuumcmd", False) and any(
+            _unwrap(o)[1].get("defname") == "full" for o in n.get("options") or ()
+        )
+        yield ops.Vacuum(tables=tables, full=bool(full), span=self.span)
 
-    def _CreateTrigStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.CreateTrigger(table=self._name(n.relation), name=n.trigname, span=self.span)
+    def _ClusterStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.Cluster(table=_rangevar(n.get("relation")) or None, span=self.span)
 
-    def _CreatePolicyStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.CreatePolicy(table=self._name(n.table), name=n.policy_name, span=self.span)
+    def _CreateTrigStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.CreateTrigger(
+            table=_rangevar(n.get("relation")), name=str(n.get("trigname")), span=self.span
+        )
 
-    def _RefreshMatViewStmt(self, n: Any) -> Iterator[ops.Op]:
+    def _CreatePolicyStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.CreatePolicy(
+            table=_rangevar(n.get("table")), name=str(n.get("policy_name")), span=self.span
+        )
+
+    def _RefreshMatViewStmt(self, n: Node) -> Iterator[ops.Op]:
         yield ops.RefreshMaterializedView(
-            view=self._name(n.relation), concurrently=bool(n.concurrent), span=self.span
+            view=_rangevar(n.get("relation")),
+            concurrently=bool(n.get("concurrent")),
+            span=self.span,
         )
 
-    def _CommentStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import ObjectType as O
-
-        obj = n.object
-        parts = _strings(obj) if isinstance(obj, tuple) else ()
+    def _CommentStmt(self, n: Node) -> Iterator[ops.Op]:
+        kind = str(n.get("objtype", ""))
+        obj = n.get("object")
+        parts = _strings(obj["List"]["items"]) if obj and "List" in obj else ()
         table = None
-        if n.objtype == O.OBJECT_TABLE:
+        if kind == "OBJECT_TABLE":
             table = ".".join(parts)
-        elif n.objtype == O.OBJECT_COLUMN:
+        elif kind == "OBJECT_COLUMN":
             table = ".".join(parts[:-1])
-        yield ops.Comment(target=n.objtype.name[7:].lower(), table=table, span=self.span)
+        yield ops.Comment(target=kind[7:].lower(), table=table, span=self.span)
 
-    def _CreateEnumStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.CreateEnum(name=_dotted(n.typeName), values=_strings(n.vals), span=self.span)
+    def _CreateEnumStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.CreateEnum(
+            name=_dotted(n.get("typeName")), values=_strings(n.get("vals")), span=self.span
+        )
 
-    def _AlterEnumStmt(self, n: Any) -> Iterator[ops.Op]:
-        if n.oldVal:
+    def _AlterEnumStmt(self, n: Node) -> Iterator[ops.Op]:
+        type_name = _dotted(n.get("typeName"))
+        if n.get("oldVal"):
             yield ops.RenameEnumValue(
-                type_name=_dotted(n.typeName), old=n.oldVal, new=n.newVal, span=self.span
+                type_name=type_name,
+                old=str(n["oldVal"]),
+                new=str(n.get("newVal")),
+                span=self.span,
             )
         else:
             yield ops.AddEnumValue(
-                type_name=_dotted(n.typeName),
-                value=n.newVal,
-                if_not_exists=bool(n.skipIfNewValExists),
+                type_name=type_name,
+                value=str(n.get("newVal")),
+                if_not_exists=bool(n.get("skipIfNewValExists")),
                 span=self.span,
             )
 
-    def _create(self, kind: str, name: str, **kw: bool) -> Iterator[ops.Op]:
-        yield ops.CreateObject(object_kind=kind, name=name, span=self.span, **kw)
-
-    def _CreateSchemaStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("schema", str(n.schemaname), if_not_exists=bool(n.if_not_exists))
-
-    def _CreateSeqStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create(
-            "sequence", self._name(n.sequence), if_not_exists=bool(n.if_not_exists)
+    def _create(
+        self, kind: str, name: str, if_not_exists: bool = False, or_replace: bool = False
+    ) -> Iterator[ops.Op]:
+        yield ops.CreateObject(
+            object_kind=kind,
+            name=name,
+            if_not_exists=if_not_exists,
+            or_replace=or_replace,
+            span=self.span,
         )
 
-    def _CreateFunctionStmt(self, n: Any) -> Iterator[ops.Op]:
-        kind = "procedure" if n.is_procedure else "function"
-        yield from self._create(kind, _dotted(n.funcname), or_replace=bool(n.replace))
+    def _CreateSchemaStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create(
+            "schema", str(n.get("schemaname")), if_not_exists=bool(n.get("if_not_exists"))
+        )
 
-    def _CreateExtensionStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("extension", str(n.extname), if_not_exists=bool(n.if_not_exists))
+    def _CreateSeqStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create(
+            "sequence", _rangevar(n.get("sequence")), if_not_exists=bool(n.get("if_not_exists"))
+        )
 
-    def _ViewStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("view", self._name(n.view), or_replace=bool(n.replace))
+    def _CreateFunctionStmt(self, n: Node) -> Iterator[ops.Op]:
+        kind = "procedure" if n.get("is_procedure") else "function"
+        yield from self._create(kind, _dotted(n.get("funcname")), or_replace=bool(n.get("replace")))
 
-    def _CompositeTypeStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("type", self._name(n.typevar))
+    def _CreateExtensionStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create(
+            "extension", str(n.get("extname")), if_not_exists=bool(n.get("if_not_exists"))
+        )
 
-    def _CreateDomainStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("domain", _dotted(n.domainname))
+    def _ViewStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create("view", _rangevar(n.get("view")), or_replace=bool(n.get("replace")))
 
-    def _DefineStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create(n.kind.name[7:].lower(), _dotted(n.defnames))
+    def _CompositeTypeStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create("type", _rangevar(n.get("typevar")))
 
-    def _CreateRoleStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield from self._create("role", str(n.role))
+    def _CreateDomainStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create("domain", _dotted(n.get("domainname")))
 
-    def _GrantStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Privileges(statement="grant" if n.is_grant else "revoke", span=self.span)
+    def _DefineStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create(str(n.get("kind", "OBJECT_TYPE"))[7:].lower(), _dotted(n.get("defnames")))
 
-    def _GrantRoleStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Privileges(statement="grant_role", span=self.span)
+    def _CreateRoleStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._create("role", str(n.get("role")))
 
-    def _AlterDefaultPrivilegesStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Privileges(statement="alter_default_privileges", span=self.span)
+    def _privileges(self, statement: str) -> Iterator[ops.Op]:
+        yield ops.Privileges(statement=statement, span=self.span)
 
-    def _AlterOwnerStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Privileges(statement="alter_owner", span=self.span)
+    def _GrantStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._privileges("grant" if n.get("is_grant") else "revoke")
 
-    def _InsertStmt(self, n: Any) -> Iterator[ops.Op]:
-        from_query = n.selectStmt is not None and bool(getattr(n.selectStmt, "fromClause", None))
-        yield ops.Insert(table=self._name(n.relation), from_query=from_query, span=self.span)
+    def _GrantRoleStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._privileges("grant_role")
 
-    def _UpdateStmt(self, n: Any) -> Iterator[ops.Op]:
-        columns = tuple(str(t.name) for t in n.targetList or () if getattr(t, "name", None))
+    def _AlterDefaultPrivilegesStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._privileges("alter_default_privileges")
+
+    def _AlterOwnerStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield from self._privileges("alter_owner")
+
+    def _InsertStmt(self, n: Node) -> Iterator[ops.Op]:
+        select = (n.get("selectStmt") or {}).get("SelectStmt", {})
+        yield ops.Insert(
+            table=_rangevar(n.get("relation")),
+            from_query=bool(select.get("fromClause")),
+            span=self.span,
+        )
+
+    def _UpdateStmt(self, n: Node) -> Iterator[ops.Op]:
+        columns = tuple(
+            str(t["ResTarget"]["name"])
+            for t in n.get("targetList") or ()
+            if t.get("ResTarget", {}).get("name")
+        )
         yield ops.Update(
-            table=self._name(n.relation),
-            has_where=n.whereClause is not None,
+            table=_rangevar(n.get("relation")),
+            has_where="whereClause" in n,
             columns=columns,
             span=self.span,
         )
 
-    def _DeleteStmt(self, n: Any) -> Iterator[ops.Op]:
-        yield ops.Delete(table=self._name(n.relation), has_where=n.whereClause is not None, span=self.span)
+    def _DeleteStmt(self, n: Node) -> Iterator[ops.Op]:
+        yield ops.Delete(
+            table=_rangevar(n.get("relation")), has_where="whereClause" in n, span=self.span
+        )
 
-    def _VariableSetStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import VariableSetKind as K
-
-        name = str(n.name or "all")
-        if n.kind == K.VAR_SET_VALUE:
+    def _VariableSetStmt(self, n: Node) -> Iterator[ops.Op]:
+        kind = n.get("kind")
+        name = str(n.get("name", "all")).lower()
+        value: str | None
+        if kind == "VAR_SET_VALUE":
             values = []
-            for a in n.args or ():
-                v = getattr(a, "val", a)
-                values.append(str(getattr(v, "sval", None) or getattr(v, "ival", None) or ""))
-            value: str | None = ", ".join(values)
-        elif n.kind == K.VAR_SET_DEFAULT or n.kind in (K.VAR_RESET, K.VAR_RESET_ALL):
+            for arg in n.get("args") or ():
+                const = arg.get("A_Const", {})
+                for key in ("sval", "ival", "fval", "boolval"):
+                    if key in const:
+                        values.append(str(const[key].get(key, 0 if key == "ival" else "")))
+            value = ", ".join(values)
+        elif kind in ("VAR_SET_DEFAULT", "VAR_RESET", "VAR_RESET_ALL"):
             value = None
         else:
             return
-        yield ops.SetSetting(name=name.lower(), value=value, local=bool(n.is_local), span=self.span)
+        yield ops.SetSetting(name=name, value=value, local=bool(n.get("is_local")), span=self.span)
 
-    def _TransactionStmt(self, n: Any) -> Iterator[ops.Op]:
-        from pglast.enums import TransactionStmtKind as K
-
-        actions = {
-            K.TRANS_STMT_BEGIN: "begin",
-            K.TRANS_STMT_START: "begin",
-            K.TRANS_STMT_COMMIT: "commit",
-            K.TRANS_STMT_ROLLBACK: "rollback",
-            K.TRANS_STMT_SAVEPOINT: "savepoint",
-            K.TRANS_STMT_RELEASE: "release",
-            K.TRANS_STMT_ROLLBACK_TO: "rollback_to",
-        }
-        action = actions.get(n.kind)
+    def _TransactionStmt(self, n: Node) -> Iterator[ops.Op]:
+        action = _TRANSACTION_ACTIONS.get(str(n.get("kind", "TRANS_STMT_BEGIN")))
         if action is not None:
             yield ops.Transaction(action=action, span=self.span)  # type: ignore[arg-type]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import re
 
 from migsafe.ops import Span
@@ -15,24 +17,26 @@ class SourceText:
     common all-ASCII file the two are the same and no table is built.
     """
 
-    __slots__ = ("_byte_to_char", "_line_starts", "text")
+    __slots__ = ("_extra", "_line_starts", "_wide_bytes", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self._byte_to_char: list[int] | None = None
-        if not text.isascii():
-            table: list[int] = []
-            for i, ch in enumerate(text):
-                table.extend([i] * len(ch.encode("utf-8")))
-            table.append(len(text))
-            self._byte_to_char = table
+        self._line_starts = [0, *itertools.accumulate(len(x) for x in text.split("\n"))]
+        self._line_starts = [s + i for i, s in enumerate(self._line_starts)][:-1] or [0]
+        # For each non-ASCII character: its byte offset, and the extra bytes it and those
+        # before it take beyond one each. A byte offset maps to a character offset by
+        # subtracting the extra bytes of the wide characters before it.
+        self._wide_bytes: list[int] = []
+        self._extra: list[int] = []
+        extra = 0
+        for m in _WIDE.finditer(text):
+            self._wide_bytes.append(m.start() + extra)
+            extra += len(m.group().encode("utf-8")) - 1
+            self._extra.append(extra)
 
     def char_offset(self, byte_offset: int) -> int:
-        if self._byte_to_char is None:
-            return byte_offset
-        table = self._byte_to_char
-        return table[min(byte_offset, len(table) - 1)]
+        i = bisect.bisect_left(self._wide_bytes, byte_offset)
+        return byte_offset - (self._extra[i - 1] if i else 0)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
@@ -50,6 +54,13 @@ class SourceText:
         return self.text[start:end]
 
 
+@functools.lru_cache(maxsize=8)
+def source_text(text: str) -> SourceText:
+    """One SourceText per file text, however many times a file is asked about."""
+    return SourceText(text)
+
+
+_WIDE = re.compile(r"[^\x00-\x7f]")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
 
 

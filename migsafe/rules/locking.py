@@ -1,3 +1,398 @@
-"""locking rules."""
+"""Locking rules: statements that hold a lock long enough to stall the application.
+
+Every lock that conflicts with reads or writes queues the application's queries behind it, so
+what matters is how long it is held: a table rewrite, a full scan or an index build turns a
+catalog change of milliseconds into minutes of downtime. Tables created in the same migration
+are exempt: nothing else can be using them yet.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from migsafe import locks, ops
+from migsafe.findings import Edit, Fix, Severity
+from migsafe.ops import bare
+from migsafe.rules import Violation, rule
+
+if TYPE_CHECKING:
+    from migsafe.analysis import Context
+
+_CREATE_INDEX = re.compile(r"\ACREATE\s+(?:UNIQUE\s+)?INDEX\s+", re.I)
+_DROP_INDEX = re.compile(r"\ADROP\s+INDEX\s+", re.I)
+_REINDEX = re.compile(r"\AREINDEX\s+(?:\([^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE)\s+", re.I)
+_CASCADE = re.compile(r"\bCASCADE\b", re.I)
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _blocks(mode: str) -> str:
+    return "blocks reads and writes" if mode in locks.BLOCKS_READS else "blocks writes"
+
+
+def _table_of(ctx: Context, relation: str) -> str:
+    """The table a relation belongs to: itself, or the table of a known index, so that an
+    index on a table created in this migration counts as new too."""
+    index = ctx.schema.indexes.get(bare(relation))
+    return index.table if index else relation
+
+
+def _on_new(ctx: Context, relation: str) -> bool:
+    return ctx.is_new(_table_of(ctx, relation))
+
+
+def _insert(ctx: Context, offset: int, text: str, description: str) -> Fix:
+    """An insertion at ``offset`` characters into the current statement."""
+    start = ctx.statement.span.start + offset
+    span = ctx.source.span(start, start)
+    return Fix(description, (Edit(span, text),))
+
+
+def _add_concurrently(ctx: Context, keyword: re.Pattern[str]) -> Fix | None:
+    """CONCURRENTLY cannot run in a transaction block, so inside one the fix would only
+    trade this finding for a failing migration."""
+    m = keyword.match(ctx.statement.sql)
+    if m is None or ctx.in_transaction:
+        return None
+    return _insert(ctx, m.end(), "CONCURRENTLY ", "Add CONCURRENTLY")
+
+
+@rule(
+    "require-concurrent-index",
+    Severity.ERROR,
+    "CREATE INDEX without CONCURRENTLY on an existing table blocks writes while it builds.",
+    "Use CREATE INDEX CONCURRENTLY, in a migration that does not run in a transaction.",
+)
+def require_concurrent_index(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.CreateIndex) or op.concurrently or ctx.is_new(op.table):
+        return
+    mode = ctx.effect.locks.get(op.table, locks.SHARE)
+    yield Violation(
+        f"CREATE INDEX on {_q(op.table)} takes {mode} and {_blocks(mode)} while the index builds",
+        fix=_add_concurrently(ctx, _CREATE_INDEX),
+    )
+
+
+@rule(
+    "require-concurrent-index-drop",
+    Severity.ERROR,
+    "DROP INDEX without CONCURRENTLY takes an AccessExclusiveLock on the table.",
+    "Use DROP INDEX CONCURRENTLY (one index per statement, no CASCADE), in a migration that "
+    "does not run in a transaction.",
+)
+def require_concurrent_index_drop(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.DropIndex) or op.concurrently:
+        return
+    existing = [name for name in op.indexes if not _on_new(ctx, name)]
+    if not existing:
+        return
+    mode = ctx.effect.locks.get(existing[0], locks.ACCESS_EXCLUSIVE)
+    owner = _table_of(ctx, existing[0])
+    table = f"its table {_q(owner)}" if owner != existing[0] else "its table"
+    single = len(op.indexes) == 1 and not _CASCADE.search(ctx.statement.sql)
+    yield Violation(
+        f"DROP INDEX {_q(existing[0])} takes {mode} on the index and {table}, which "
+        f"{_blocks(mode)} until it is dropped",
+        fix=_add_concurrently(ctx, _DROP_INDEX) if single else None,
+    )
+
+
+@rule(
+    "require-concurrent-reindex",
+    Severity.ERROR,
+    "REINDEX without CONCURRENTLY blocks writes to the table (and reads through the index).",
+    "Use REINDEX ... CONCURRENTLY (PostgreSQL 12+), in a migration that does not run in a "
+    "transaction.",
+)
+def require_concurrent_reindex(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.Reindex) or op.concurrently or op.target == "system":
+        return
+    if op.target in ("index", "table") and _on_new(ctx, op.name):
+        return
+    mode = ctx.effect.locks.get(op.name)
+    held = f"takes {mode} and {_blocks(mode)}" if mode else "locks each table it rebuilds"
+    message = f"REINDEX {op.target.upper()} {_q(op.name)} {held} until the rebuild finishes"
+    if ctx.pg_version < 12:
+        yield Violation(
+            message,
+            help="REINDEX CONCURRENTLY needs PostgreSQL 12; on "
+            f"{ctx.pg_version}, build a replacement with CREATE INDEX CONCURRENTLY, then drop "
+            "the old index with DROP INDEX CONCURRENTLY and rename the new one.",
+        )
+        return
+    yield Violation(message, fix=_add_concurrently(ctx, _REINDEX))
+
+
+def _inline(ctx: Context, constraint: ops.ConstraintDef) -> bool:
+    """A constraint written in an ADD COLUMN clause, where NOT VALID is not allowed."""
+    return any(
+        isinstance(o, ops.AddColumn) and constraint in o.column.constraints
+        for o in ctx.statement.ops
+    )
+
+
+def _not_valid_fix(ctx: Context, constraint: ops.ConstraintDef) -> Fix | None:
+    """Appending after a trailing comment would comment the keyword out."""
+    text = ctx.migration.text[constraint.span.start : constraint.span.end]
+    if _inline(ctx, constraint) or "--" in text or "/*" in text:
+        return None
+    return _insert(
+        ctx, constraint.span.end - ctx.statement.span.start, " NOT VALID", "Add NOT VALID"
+    )
+
+
+@rule(
+    "constraint-missing-not-valid",
+    Severity.ERROR,
+    "Adding a FOREIGN KEY or CHECK constraint to an existing table checks every row under lock.",
+    "Add the constraint with NOT VALID (it then only checks new rows), commit, and run "
+    "ALTER TABLE ... VALIDATE CONSTRAINT in a separate transaction: validation takes only a "
+    "ShareUpdateExclusiveLock, which lets reads and writes continue.",
+)
+def constraint_missing_not_valid(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.AddConstraint) or ctx.is_new(op.table):
+        return
+    c = op.constraint
+    if c.kind not in ("foreign_key", "check") or c.not_valid:
+        return
+    kind = "FOREIGN KEY" if c.kind == "foreign_key" else "CHECK"
+    label = f"{kind} constraint {_q(c.name)}" if c.name else f"{kind} constraint"
+    mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
+    locked = _q(op.table)
+    if c.ref_table:
+        locked += f" and {_q(c.ref_table)}"
+    help_text = None
+    if _inline(ctx, c):
+        help_text = (
+            "NOT VALID cannot be written on a column constraint: add the column first, then "
+            "ADD CONSTRAINT ... NOT VALID, and VALIDATE CONSTRAINT in a separate transaction."
+        )
+    yield Violation(
+        f"Adding {label} to {_q(op.table)} checks every existing row while holding {mode} on "
+        f"{locked}, which {_blocks(mode)}",
+        fix=_not_valid_fix(ctx, c),
+        help=help_text,
+    )
+
+
+@rule(
+    "unique-constraint-without-index",
+    Severity.ERROR,
+    "Adding a UNIQUE, PRIMARY KEY or EXCLUDE constraint builds its index under an "
+    "AccessExclusiveLock.",
+    "Build the index first with CREATE UNIQUE INDEX CONCURRENTLY, then attach it with "
+    "ALTER TABLE ... ADD CONSTRAINT name UNIQUE (or PRIMARY KEY) USING INDEX index_name.",
+)
+def unique_constraint_without_index(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.AddConstraint) or ctx.is_new(op.table):
+        return
+    c = op.constraint
+    if c.kind not in ("unique", "primary_key", "exclude") or c.using_index:
+        return
+    kind = {"unique": "UNIQUE", "primary_key": "PRIMARY KEY", "exclude": "EXCLUDE"}[c.kind]
+    mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
+    help_text = None
+    if c.kind == "exclude":
+        help_text = (
+            "An exclusion constraint cannot be attached from an existing index: add it while "
+            "the table is new or small, or in a maintenance window."
+        )
+    yield Violation(
+        f"Adding a {kind} constraint to {_q(op.table)} builds its index while holding {mode}, "
+        f"which {_blocks(mode)} for the whole build",
+        help=help_text,
+    )
+
+
+@rule(
+    "set-not-null-scan",
+    Severity.ERROR,
+    "SET NOT NULL scans the whole table under an AccessExclusiveLock.",
+    "Add CHECK (col IS NOT NULL) NOT VALID, run VALIDATE CONSTRAINT in a separate transaction, "
+    "then SET NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan), and drop "
+    "the check.",
+)
+def set_not_null_scan(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.SetNotNull) or ctx.is_new(op.table) or not ctx.effect.scans:
+        return
+    mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
+    help_text = None
+    if ctx.pg_version < 12:
+        help_text = (
+            f"PostgreSQL {ctx.pg_version} scans for SET NOT NULL even when a validated check "
+            "proves it: keep a validated CHECK (col IS NOT NULL) constraint instead, or "
+            "upgrade to 12+ first."
+        )
+    yield Violation(
+        f"SET NOT NULL on {_q(op.table)}.{_q(op.column)} scans every row while holding {mode}, "
+        f"which {_blocks(mode)}",
+        help=help_text,
+    )
+
+
+@rule(
+    "column-type-rewrite",
+    Severity.ERROR,
+    "Changing a column's type rewrites the table and its indexes under an AccessExclusiveLock.",
+    "Add a column of the new type, backfill it in batches, switch the application to it, then "
+    "drop the old column. To lengthen a varchar, widen it or change it to text: those need no "
+    "rewrite.",
+)
+def column_type_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.AlterColumnType) or ctx.is_new(op.table) or not ctx.effect.rewrites:
+        return
+    old = ctx.schema.column_type(op.table, op.column)
+    change = f"from {old} to {op.type}" if old else f"to {op.type}"
+    mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
+    yield Violation(
+        f"Changing {_q(op.table)}.{_q(op.column)} {change} rewrites the table and its indexes "
+        f"while holding {mode}, which {_blocks(mode)}",
+        span=op.type.span,
+    )
+
+
+def _rewrite_cause(column: ops.Column) -> str:
+    if column.identity:
+        return "it is an identity column"
+    if column.serial:
+        return "it is a serial column"
+    if column.generated_stored:
+        return "it is a stored generated column"
+    default = column.default.sql if column.default else "its default"
+    return f"its default {default} is volatile and must be computed for every row"
+
+
+@rule(
+    "add-column-rewrite",
+    Severity.ERROR,
+    "ADD COLUMN with a volatile default, serial, identity or stored generated column rewrites "
+    "the table.",
+    "Add the column with no default (or a constant one), set the default for new rows with "
+    "ALTER COLUMN ... SET DEFAULT, and backfill existing rows in batches.",
+)
+def add_column_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(op, ops.AddColumn) or ctx.is_new(op.table) or not ctx.effect.rewrites:
+        return
+    mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
+    yield Violation(
+        f"Adding column {_q(op.column.name)} to {_q(op.table)} rewrites the table while "
+        f"holding {mode} because {_rewrite_cause(op.column)}",
+        span=op.column.span,
+    )
+
+
+def _rewrite_label(op: ops.Op) -> str | None:
+    match op:
+        case ops.Vacuum(full=True):
+            return "VACUUM FULL"
+        case ops.Cluster():
+            return "CLUSTER"
+        case ops.SetLogged(logged=True):
+            return "SET LOGGED"
+        case ops.SetLogged():
+            return "SET UNLOGGED"
+        case ops.SetTablespace():
+            return "SET TABLESPACE"
+    return None
+
+
+@rule(
+    "table-rewrite",
+    Severity.ERROR,
+    "VACUUM FULL, CLUSTER, SET LOGGED/UNLOGGED and SET TABLESPACE rewrite the whole table.",
+    "Reclaim space or reorder rows online with pg_repack or pg_squeeze; to change logging or "
+    "tablespace, copy into a new table in batches and swap it in.",
+)
+def table_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    label = _rewrite_label(op)
+    if label is None:
+        return
+    if not ctx.effect.rewrites:
+        yield Violation(
+            f"{label} without a table name rewrites every table it applies to, each under "
+            f"{locks.ACCESS_EXCLUSIVE}, which blocks reads and writes"
+        )
+        return
+    for table in ctx.effect.rewrites:
+        if ctx.is_new(table):
+            continue
+        mode = ctx.effect.locks.get(table, locks.ACCESS_EXCLUSIVE)
+        yield Violation(
+            f"{label} rewrites all of {_q(table)} while holding {mode}, which {_blocks(mode)}"
+        )
+
+
+@rule(
+    "require-lock-timeout",
+    Severity.WARNING,
+    "A statement that takes a strong lock without lock_timeout can queue all traffic behind it.",
+    "Run SET lock_timeout = '2s'; before the statement and retry the migration if it times "
+    "out: a statement waiting for its lock makes every later query on the table wait too.",
+)
+def require_lock_timeout(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if op is not ctx.statement.ops[0] or ctx.lock_timeout():
+        return
+    blocking = [
+        (relation, mode)
+        for relation, mode in ctx.statement_effect.locks.items()
+        if mode in locks.BLOCKS_WRITES and not _on_new(ctx, relation)
+    ]
+    if not blocking:
+        return
+    relation, mode = max(blocking, key=lambda pair: locks.STRENGTH[pair[1]])
+    table = _q(_table_of(ctx, relation))
+    yield Violation(
+        f"The statement takes {mode} on {_q(relation)} with no lock_timeout set, so while it "
+        f"waits for that lock every new query on {table} waits behind it",
+        fix=_insert(ctx, 0, "SET lock_timeout = '2s';\n", "Set lock_timeout before it"),
+    )
+
+
+def _slow_work(ctx: Context) -> str | None:
+    """What makes the statement slow, on a table someone else may be using."""
+    for o in ctx.statement.ops:
+        match o:
+            case ops.Update() | ops.Delete() if not ctx.is_new(o.table):
+                return f"{o.kind.upper()} on {_q(o.table)}"
+            case ops.Insert(from_query=True) if not ctx.is_new(o.table):
+                return f"INSERT ... SELECT into {_q(o.table)}"
+            case ops.CreateIndex() if not ctx.is_new(o.table):
+                return f"The index build on {_q(o.table)}"
+    for relation in ctx.statement_effect.rewrites:
+        if not _on_new(ctx, relation):
+            return f"The rewrite of {_q(relation)}"
+    for relation in ctx.statement_effect.scans:
+        if not _on_new(ctx, relation):
+            return f"The full scan of {_q(relation)}"
+    return None
+
+
+@rule(
+    "strong-lock-held",
+    Severity.WARNING,
+    "Slow work runs in a transaction that already holds a lock blocking writes.",
+    "Commit right after the statement that takes the strong lock, and do the slow work in its "
+    "own transaction: backfills in batches, indexes with CREATE INDEX CONCURRENTLY outside "
+    "any transaction, constraints checked with VALIDATE CONSTRAINT.",
+)
+def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    if op is not ctx.statement.ops[0] or not ctx.in_transaction:
+        return
+    held = [
+        (relation, mode, statement)
+        for relation, (mode, statement) in ctx.held.items()
+        if mode in locks.BLOCKS_WRITES and not _on_new(ctx, relation)
+    ]
+    work = _slow_work(ctx) if held else None
+    if work is None:
+        return
+    relation, mode, statement = max(held, key=lambda h: (locks.STRENGTH[h[1]], -h[2].span.start))
+    blocked = "reads and writes" if mode in locks.BLOCKS_READS else "writes"
+    yield Violation(
+        f"{work} runs while this transaction holds {mode} on {_q(relation)} (taken on line "
+        f"{statement.span.line}), so {blocked} on {_q(relation)} wait until it commits"
+    )

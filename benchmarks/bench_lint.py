@@ -1,0 +1,76 @@
+"""Wall time of `migsafe lint` on the shared corpus's PostgreSQL files, next to squawk's when
+installed (`pip install squawk-cli`), and on one small file (what a pre-commit hook pays).
+
+Run from the repository root:  python benchmarks/bench_lint.py [--repeat N]
+Each figure is the median of N runs of the real command in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SMALL = "ALTER TABLE users ADD COLUMN nickname text;\nCREATE INDEX CONCURRENTLY users_nick ON users (nickname);\n"
+
+
+def corpus_files() -> list[str]:
+    files = []
+    for project in sorted(CORPUS.iterdir()):
+        manifest = project / "FILES.tsv"
+        if manifest.is_file():
+            with manifest.open(encoding="utf-8") as fh:
+                rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["order"]))
+            files += [str(project / r["path"]) for r in rows if r["dialect"] == "postgres"]
+    return files
+
+
+def wall(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero"]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Path(tmp) / "0001_small.up.sql"
+        small.write_text(SMALL, encoding="utf-8")
+        one = wall([*migsafe, str(small)], args.repeat)
+        print(f"migsafe lint, one small file: {one * 1000:.0f} ms")
+
+    if not CORPUS.is_dir():
+        print(f"corpus not found at {CORPUS}; skipping the corpus comparison")
+        return
+    files = corpus_files()
+    ours = wall([*migsafe, *files], args.repeat)
+    print(f"migsafe lint, corpus ({len(files)} PostgreSQL files): {ours:.2f} s")
+    squawk = shutil.which("squawk")
+    if squawk is None:
+        print("squawk not installed (pip install squawk-cli); no comparison")
+        return
+    theirs = wall([squawk, *files], args.repeat)
+    print(f"squawk, same files: {theirs:.2f} s")
+    print(f"ratio migsafe / squawk: {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
