@@ -21,7 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
-SMALL = "ALTER TABLE users ADD COLUMN nickname text;\nCREATE INDEX CONCURRENTLY users_nick ON users (nickname);\n"
+SMALL = (
+    "ALTER TABLE users ADD COLUMN nickname text;\n"
+    "CREATE INDEX CONCURRENTLY users_nick ON users (nickname);\n"
+)
 
 
 def corpus_files() -> list[str]:
@@ -49,7 +52,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         small = Path(tmp) / "0001_small.up.sql"

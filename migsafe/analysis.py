@@ -211,9 +211,7 @@ class Analyzer:
                 self._migration(migration, statements, result)
         return result
 
-    def _migration(
-        self, migration: Migration, statements: list[Statement], result: Result
-    ) -> None:
+    def _migration(self, migration: Migration, statements: list[Statement], result: Result) -> None:
         wrapped = (
             self.settings.assume_in_transaction
             if self.settings.assume_in_transaction is not None

@@ -40,7 +40,7 @@ def main() -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option("--pg-version", type=int, help="Target PostgreSQL major version (11–17).")
+@click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
 @click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
 @click.option("--strict", is_flag=True, help="Also report statements migsafe has no model for.")
@@ -109,7 +109,9 @@ def lint(
         ignore=ignored,
         severity=cfg.severity,
         assume_in_transaction=(
-            assume_in_transaction if assume_in_transaction is not None else cfg.assume_in_transaction
+            assume_in_transaction
+            if assume_in_transaction is not None
+            else cfg.assume_in_transaction
         ),
         strict=strict,
     )

@@ -84,10 +84,14 @@ def check_rule_ids(ids: Any, where: str, known: Any) -> frozenset[str]:
 def check_pg_version(value: Any, where: str) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value not in locks.SUPPORTED_VERSIONS:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value not in locks.SUPPORTED_VERSIONS
+    ):
         versions = locks.SUPPORTED_VERSIONS
         raise ConfigError(
-            f"{where}: PostgreSQL major version must be {versions.start}–{versions.stop - 1}, "
+            f"{where}: PostgreSQL major version must be {versions.start} to {versions.stop - 1}, "
             f"got {value!r}"
         )
     return value
@@ -106,7 +110,7 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         check_rule_ids([rule_id], f"{where}: severity", known_rules)
         if level not in ("error", "warning", "off"):
             raise ConfigError(
-                f"{where}: severity of {rule_id!r} must be \"error\", \"warning\" or \"off\", "
+                f'{where}: severity of {rule_id!r} must be "error", "warning" or "off", '
                 f"got {level!r}"
             )
         severity[rule_id] = None if level == "off" else Severity(level)
@@ -118,7 +122,9 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         raise ConfigError(f"{where}: exclude must be a list of glob patterns")
     return Config(
         path=path,
-        pg_version=check_pg_version(data.get("pg-version", locks.DEFAULT_VERSION), where + ": pg-version"),
+        pg_version=check_pg_version(
+            data.get("pg-version", locks.DEFAULT_VERSION), where + ": pg-version"
+        ),
         select=check_rule_ids(data["select"], where + ": select", known_rules)
         if "select" in data
         else None,

@@ -58,6 +58,9 @@ class Row:
     rewrite: bool = False
     scan: bool | None = False  # None: depends on the plan, not claimed
     referenced: str | None = None
+    # Whether the referenced relation (the parent of a foreign key, the partition being
+    # attached) is read in full; None: depends on the plan, not claimed.
+    referenced_scan: bool | None = False
 
 
 AE, SUE, SRE = ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
@@ -87,7 +90,11 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "drop_default": ((11, Row(AE)),),
     "add_constraint.check": ((11, Row(AE, scan=True)),),
     "add_constraint.check_not_valid": ((11, Row(AE)),),
-    "add_constraint.foreign_key": ((11, Row(SRE, scan=True, referenced=SRE)),),
+    # The check is one query joining both tables: the referenced side is read by a seq scan
+    # or through its unique index, as the planner likes.
+    "add_constraint.foreign_key": (
+        (11, Row(SRE, scan=True, referenced=SRE, referenced_scan=None)),
+    ),
     "add_constraint.foreign_key_not_valid": ((11, Row(SRE, referenced=SRE)),),
     "add_constraint.unique": ((11, Row(AE, scan=True)),),
     "add_constraint.primary_key": ((11, Row(AE, scan=True)),),
@@ -109,9 +116,15 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "cluster": ((11, Row(AE, rewrite=True, scan=None)),),
     "vacuum": ((11, Row(SUE, scan=None)),),
     "vacuum.full": ((11, Row(AE, rewrite=True, scan=True)),),
-    "attach_partition": ((11, Row(AE, scan=True, referenced=AE)), (12, Row(SUE, scan=True, referenced=AE))),
+    # The partition (referenced) is scanned to check the partition constraint; the parent has
+    # no storage of its own.
+    "attach_partition": (
+        (11, Row(AE, referenced=AE, referenced_scan=True)),
+        (12, Row(SUE, referenced=AE, referenced_scan=True)),
+    ),
     "detach_partition": ((11, Row(AE, referenced=AE)),),
-    "detach_partition.concurrently": ((14, Row(SUE, referenced=SUE)),),
+    # Its second transaction takes ACCESS EXCLUSIVE on the partition.
+    "detach_partition.concurrently": ((14, Row(SUE, referenced=AE)),),
     "create_trigger": ((11, Row(SRE)),),
     "create_policy": ((11, Row(AE)),),
     "refresh_materialized_view": ((11, Row(AE, rewrite=True, scan=None)),),
@@ -347,13 +360,16 @@ def effect(op: ops.Op, version: int = DEFAULT_VERSION, schema: Schema | None = N
     if row.referenced:
         for r in referenced:
             locks[r] = row.referenced
-    scans = targets if row.scan else ()
+    scans = (targets if row.scan else ()) + (referenced if row.referenced_scan else ())
+    unclaimed = (targets if row.scan is None else ()) + (
+        referenced if row.referenced_scan is None else ()
+    )
     return Effect(
         behaviour=behaviour,
         locks=locks,
         rewrites=targets if row.rewrite else (),
         scans=scans,
-        unclaimed_scans=targets if row.scan is None else (),
+        unclaimed_scans=unclaimed,
     )
 
 
@@ -386,4 +402,3 @@ def combine(effects: Iterable[Effect]) -> Effect:
         scans=tuple(scans),
         unclaimed_scans=tuple(unclaimed),
     )
-

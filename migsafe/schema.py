@@ -105,6 +105,7 @@ class Schema:
     # -- replay --------------------------------------------------------------------------------
 
     def apply(self, op: ops.Op) -> None:
+        t: Table | None
         match op:
             case ops.CreateTable():
                 key = bare(op.table)
@@ -128,8 +129,8 @@ class Schema:
                 for name in op.tables:
                     key = bare(name)
                     self.tables.pop(key, None)
-                    for idx in [i for i, s in self.indexes.items() if s.table == key]:
-                        del self.indexes[idx]
+                    for index_name in [i for i, s in self.indexes.items() if s.table == key]:
+                        del self.indexes[index_name]
             case ops.RenameTable():
                 old, new = bare(op.table), bare(op.new_name)
                 if old in self.tables:

@@ -98,6 +98,4 @@ def test_findings_an_expert_would_give(report: dict[str, object]) -> None:
     # Tables created in the same migration never get locking findings.
     first = "documenso__documenso/20230404095503_initial_migration/migration.sql"
     locking = {"require-concurrent-index", "constraint-missing-not-valid", "require-lock-timeout"}
-    assert not any(
-        rules & locking for (path, _), rules in by_place.items() if path == first
-    )
+    assert not any(rules & locking for (path, _), rules in by_place.items() if path == first)

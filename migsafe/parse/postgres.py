@@ -496,7 +496,7 @@ class _Builder:
         t = cmd.get("subtype", "")
         name = str(cmd.get("name", ""))
         span = self.span
-        definition = cmd.get("def")
+        definition: Node = cmd.get("def") or {}
         missing_ok = bool(cmd.get("missing_ok"))
         if t == "AT_AddColumn":
             column = self._column(_unwrap(definition)[1])
@@ -521,7 +521,7 @@ class _Builder:
         elif t == "AT_DropNotNull":
             yield ops.DropNotNull(table=table, column=name, span=span)
         elif t == "AT_ColumnDefault":
-            if definition is None:
+            if not definition:
                 yield ops.DropDefault(table=table, column=name, span=span)
             else:
                 yield ops.SetDefault(
@@ -538,7 +538,8 @@ class _Builder:
         elif t == "AT_DropConstraint":
             yield ops.DropConstraint(table=table, name=name, if_exists=missing_ok, span=span)
         elif t in ("AT_SetRelOptions", "AT_ResetRelOptions"):
-            params = tuple(str(_unwrap(d)[1].get("defname")) for d in definition or ())
+            items = definition.get("List", {}).get("items", ())
+            params = tuple(str(_unwrap(d)[1].get("defname")) for d in items)
             yield ops.SetStorageParams(
                 table=table, params=params, reset=t == "AT_ResetRelOptions", span=span
             )
@@ -664,9 +665,7 @@ class _Builder:
         )
 
     def _VacuumStmt(self, n: Node) -> Iterator[ops.Op]:
-        tables = tuple(
-            _rangevar(_unwrap(r)[1].get("relation")) for r in n.get("rels") or ()
-        )
+        tables = tuple(_rangevar(_unwrap(r)[1].get("relation")) for r in n.get("rels") or ())
         full = n.get("is_vacuumcmd", False) and any(
             _unwrap(o)[1].get("defname") == "full" for o in n.get("options") or ()
         )
@@ -765,7 +764,9 @@ class _Builder:
         yield from self._create("domain", _dotted(n.get("domainname")))
 
     def _DefineStmt(self, n: Node) -> Iterator[ops.Op]:
-        yield from self._create(str(n.get("kind", "OBJECT_TYPE"))[7:].lower(), _dotted(n.get("defnames")))
+        yield from self._create(
+            str(n.get("kind", "OBJECT_TYPE"))[7:].lower(), _dotted(n.get("defnames"))
+        )
 
     def _CreateRoleStmt(self, n: Node) -> Iterator[ops.Op]:
         yield from self._create("role", str(n.get("role")))

@@ -65,7 +65,9 @@ def summary(result: Result) -> str:
         n = len(result.errors)
         parts.append(f"{n} file{'s' * (n != 1)} could not be linted")
     if errors or warnings:
-        parts.append(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        parts.append(
+            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        )
     if not parts:
         return f"No problems found ({where})."
     return f"Found {'; '.join(parts)} ({where})."
