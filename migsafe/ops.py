@@ -3,6 +3,10 @@
 Frontends (SQL through pglast, later Alembic and sqlglot) produce these; rules, the lock model
 and the schema simulation consume them. Nothing here knows about parsers or rules.
 
+The classes are frozen dataclasses without ``__slots__``: on Python 3.11 a slotted dataclass
+is built twice, and with some fifty of them that doubled the import time every pre-commit run
+pays.
+
 Relation names are kept as written (``public.users`` stays qualified, ``users`` does not), so
 reports name what the author wrote; :func:`bare` gives the lookup key for the schema model.
 """
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Span:
     """A region of the original file. Lines and columns are 1-based; ``end_column`` is
     exclusive, as in SARIF and LSP. Offsets are character offsets into the file text."""
@@ -34,7 +38,7 @@ def bare(name: str) -> str:
     return name[7:] if name.startswith("public.") else name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TypeRef:
     """A column type, normalised to PostgreSQL's internal name (``int4``, ``varchar``,
     ``timestamptz``) with its modifiers, so rules compare types without spelling variants."""
@@ -49,7 +53,7 @@ class TypeRef:
         return f"{self.name}{mods}{'[]' if self.array else ''}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Default:
     sql: str
     volatile: bool
@@ -58,7 +62,7 @@ class Default:
 ConstraintKind = Literal["check", "foreign_key", "unique", "primary_key", "exclude", "not_null"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConstraintDef:
     kind: ConstraintKind
     name: str | None = None
@@ -71,7 +75,7 @@ class ConstraintDef:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Column:
     name: str
     type: TypeRef
@@ -84,7 +88,7 @@ class Column:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Op:
     span: Span = NO_SPAN
 
@@ -97,7 +101,7 @@ class Op:
 # --- tables ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateTable(Op):
     table: str
     columns: tuple[Column, ...] = ()
@@ -107,25 +111,25 @@ class CreateTable(Op):
     as_query: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropTable(Op):
     tables: tuple[str, ...]
     if_exists: bool = False
     cascade: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameTable(Op):
     table: str
     new_name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Truncate(Op):
     tables: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class LockTable(Op):
     tables: tuple[str, ...]
     mode: str
@@ -134,28 +138,28 @@ class LockTable(Op):
 # --- columns ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AddColumn(Op):
     table: str
     column: Column
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropColumn(Op):
     table: str
     column: str
     if_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameColumn(Op):
     table: str
     column: str
     new_name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AlterColumnType(Op):
     table: str
     column: str
@@ -163,26 +167,26 @@ class AlterColumnType(Op):
     using: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetNotNull(Op):
     table: str
     column: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropNotNull(Op):
     table: str
     column: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetDefault(Op):
     table: str
     column: str
     default: Default
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropDefault(Op):
     table: str
     column: str
@@ -191,19 +195,19 @@ class DropDefault(Op):
 # --- constraints -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AddConstraint(Op):
     table: str
     constraint: ConstraintDef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ValidateConstraint(Op):
     table: str
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropConstraint(Op):
     table: str
     name: str
@@ -213,7 +217,7 @@ class DropConstraint(Op):
 # --- indexes ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateIndex(Op):
     table: str
     name: str | None
@@ -223,21 +227,21 @@ class CreateIndex(Op):
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropIndex(Op):
     indexes: tuple[str, ...]
     concurrently: bool = False
     if_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Reindex(Op):
     target: Literal["index", "table", "schema", "database", "system"]
     name: str
     concurrently: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameIndex(Op):
     index: str
     new_name: str
@@ -246,50 +250,50 @@ class RenameIndex(Op):
 # --- whole-table maintenance and storage -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetStorageParams(Op):
     table: str
     params: tuple[str, ...]
     reset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetLogged(Op):
     table: str
     logged: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetTablespace(Op):
     table: str
     tablespace: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Cluster(Op):
     table: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Vacuum(Op):
     tables: tuple[str, ...]
     full: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AttachPartition(Op):
     table: str
     partition: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DetachPartition(Op):
     table: str
     partition: str
     concurrently: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AlterTableOther(Op):
     """An ALTER TABLE sub-command with no dedicated op (``ENABLE TRIGGER``, ``OWNER TO``, …);
     ``subcommand`` is libpg_query's name for it, which keys the lock model."""
@@ -298,25 +302,25 @@ class AlterTableOther(Op):
     subcommand: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateTrigger(Op):
     table: str
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreatePolicy(Op):
     table: str
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RefreshMaterializedView(Op):
     view: str
     concurrently: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Comment(Op):
     target: str
     table: str | None = None
@@ -325,27 +329,27 @@ class Comment(Op):
 # --- types, schemas, other objects -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateEnum(Op):
     name: str
     values: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AddEnumValue(Op):
     type_name: str
     value: str
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameEnumValue(Op):
     type_name: str
     old: str
     new: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateObject(Op):
     """A new object that cannot affect running queries: schema, sequence, function, view,
     extension, non-enum type, …"""
@@ -356,7 +360,7 @@ class CreateObject(Op):
     or_replace: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropObject(Op):
     """DROP of a view, function, type, sequence, trigger, … that the application may use."""
 
@@ -367,20 +371,20 @@ class DropObject(Op):
     table: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropSchema(Op):
     names: tuple[str, ...]
     if_exists: bool = False
     cascade: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DropDatabase(Op):
     name: str
     if_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Privileges(Op):
     """GRANT / REVOKE / ALTER DEFAULT PRIVILEGES / ALTER … OWNER: catalog-only changes."""
 
@@ -390,20 +394,20 @@ class Privileges(Op):
 # --- data ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Insert(Op):
     table: str
     from_query: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Update(Op):
     table: str
     has_where: bool
     columns: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Delete(Op):
     table: str
     has_where: bool
@@ -412,19 +416,19 @@ class Delete(Op):
 # --- session and transactions ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SetSetting(Op):
     name: str
     value: str | None
     local: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Transaction(Op):
     action: Literal["begin", "commit", "rollback", "savepoint", "release", "rollback_to"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Unknown(Op):
     """A statement no frontend turned into a specific op: kept, never dropped."""
 
@@ -442,7 +446,7 @@ for _cls in Op.__subclasses__():
     _KINDS[_cls] = _snake(_cls.__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Statement:
     """One SQL statement of a migration: its source text and span, and the ops it performs
     (one for most statements, several for a multi-command ALTER TABLE)."""

@@ -91,15 +91,17 @@ class Schema:
         )
 
     def has_index_on(self, table: str, columns: tuple[str, ...]) -> bool:
-        """Whether some index (or PK/unique constraint) starts with exactly these columns."""
+        """Whether some index (or PK/unique constraint) has these columns, in any order, as
+        its leading columns: then a lookup on them needs no scan."""
         key = bare(table)
         n = len(columns)
-        if any(i.table == key and i.columns[:n] == columns for i in self.indexes.values()):
+        wanted = set(columns)
+        if any(i.table == key and set(i.columns[:n]) == wanted for i in self.indexes.values()):
             return True
         t = self.tables.get(key)
-        return bool(t) and any(
-            c.kind in ("primary_key", "unique") and c.columns[:n] == columns
-            for c in t.constraints.values()  # type: ignore[union-attr]
+        return t is not None and any(
+            c.kind in ("primary_key", "unique") and set(c.columns[:n]) == wanted
+            for c in t.constraints.values()
         )
 
     # -- replay --------------------------------------------------------------------------------

@@ -583,10 +583,13 @@ class _Builder:
             )
 
     def _IndexStmt(self, n: Node) -> Iterator[ops.Op]:
+        # An expression element keeps its place as "(expression)", so the leading columns
+        # of the index stay right.
         columns = tuple(
             str(p["IndexElem"]["name"])
-            for p in n.get("indexParams") or ()
             if p["IndexElem"].get("name")
+            else f"({self._expr_text(p['IndexElem'].get('expr') or {'?': {}})})"
+            for p in n.get("indexParams") or ()
         )
         yield ops.CreateIndex(
             table=_rangevar(n.get("relation")),

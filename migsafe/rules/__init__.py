@@ -62,9 +62,9 @@ def rule(
 
 
 def all_rules() -> dict[str, Rule]:
-    if not _REGISTRY:
-        import importlib
+    """Every registered rule; importing all families here, whichever were imported first."""
+    import importlib
 
-        for family in _FAMILIES:
-            importlib.import_module(f"migsafe.rules.{family}")
+    for family in _FAMILIES:
+        importlib.import_module(f"migsafe.rules.{family}")
     return _REGISTRY
