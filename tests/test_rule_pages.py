@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from migsafe.analysis import Analyzer, Settings
-from migsafe.sources import Migration
 from migsafe.rules import all_rules
+from migsafe.sources import Migration
 
 PAGES = Path(__file__).resolve().parents[1] / "rules"
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
