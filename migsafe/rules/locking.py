@@ -246,13 +246,23 @@ def column_type_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if not isinstance(op, ops.AlterColumnType) or ctx.is_new(op.table) or not ctx.effect.rewrites:
         return
     old = ctx.schema.column_type(op.table, op.column)
-    change = f"from {old} to {op.type}" if old else f"to {op.type}"
     mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
-    yield Violation(
-        f"Changing {_q(op.table)}.{_q(op.column)} {change} rewrites the table and its indexes "
-        f"while holding {mode}, which {_blocks(mode)}",
-        span=op.type.span,
-    )
+    column = f"{_q(op.table)}.{_q(op.column)}"
+    if old is None and op.using is None:
+        # The column was created outside the migrations migsafe has read: the change is
+        # free only if the old type is binary coercible to the new one, which it cannot see.
+        message = (
+            f"Changing {column} to {op.type} rewrites the table and its indexes while holding "
+            f"{mode}, which {_blocks(mode)}, unless its current type (not seen in these "
+            "migrations) converts without a rewrite, such as varchar to text"
+        )
+    else:
+        change = f"from {old} to {op.type}" if old else f"to {op.type}"
+        message = (
+            f"Changing {column} {change} rewrites the table and its indexes while holding "
+            f"{mode}, which {_blocks(mode)}"
+        )
+    yield Violation(message, span=op.type.span)
 
 
 def _rewrite_cause(column: ops.Column) -> str:
