@@ -1,0 +1,80 @@
+"""Shared fixtures. Tests needing PostgreSQL are marked ``@pytest.mark.postgres`` and use:
+
+- ``pg_server``: DSN to an admin database on the default server (session);
+- ``pg_database``: DSN to a fresh database on it, dropped after the module;
+- ``any_pg_server`` / ``any_pg_database``: the same, parametrized over every server available
+  here (``default`` and ``pgserver``, the embedded PostgreSQL 16 wheel).
+
+Servers are found by :mod:`pgfixtures` (next to this file); when none can be had, the tests
+skip with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pgfixtures
+import pytest
+from pgfixtures import Server, Unavailable
+
+SERVER_KINDS = ("default", "pgserver")
+
+
+@dataclass(frozen=True)
+class Database:
+    dsn: str
+    server: Server
+
+
+def _start(kind: str) -> Server:
+    # Clusters live under the system temp directory, not pytest's tmp_path: as root the
+    # server runs as another user, who cannot enter /tmp/pytest-of-root (mode 0700).
+    if kind == "default":
+        return pgfixtures.default_server()
+    return pgfixtures.pgserver_server()
+
+
+def _server_fixture(kind: str) -> object:
+    @pytest.fixture(scope="session", name=f"pg_{kind}_server_info")
+    def fixture() -> Iterator[Server]:
+        try:
+            server = _start(kind)
+        except Unavailable as exc:
+            pytest.skip(f"PostgreSQL ({kind}) not available: {exc}")
+        try:
+            yield server
+        finally:
+            server.close()
+
+    return fixture
+
+
+pg_default_server_info = _server_fixture("default")
+pg_pgserver_server_info = _server_fixture("pgserver")
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_default_server_info: Server) -> str:
+    """DSN to an admin database on the default server."""
+    return pg_default_server_info.dsn
+
+
+@pytest.fixture(scope="module")
+def pg_database(pg_default_server_info: Server) -> Iterator[str]:
+    """DSN to a fresh database on the default server, dropped after the module."""
+    with pgfixtures.fresh_database(pg_default_server_info) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def any_pg_server(request: pytest.FixtureRequest) -> Server:
+    """Each available server in turn (tests on an unavailable one skip)."""
+    server: Server = request.getfixturevalue(f"pg_{request.param}_server_info")
+    return server
+
+
+@pytest.fixture(scope="module")
+def any_pg_database(any_pg_server: Server) -> Iterator[Database]:
+    with pgfixtures.fresh_database(any_pg_server) as dsn:
+        yield Database(dsn, any_pg_server)
