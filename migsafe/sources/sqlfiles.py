@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from migsafe.sources import Direction, Migration, SourceError
 
@@ -49,17 +49,35 @@ IN_TRANSACTION = {
 
 
 def natural_key(text: str) -> tuple[object, ...]:
-    """Sort key where digit runs compare as numbers: ``v1.10`` after ``v1.9``."""
-    return tuple(int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(text))
+    """Sort key where digit runs compare as numbers: ``v1.10`` after ``v1.9``.
+
+    ``re.split`` with a capturing group puts the digit runs at odd indexes, so keys always
+    alternate text and number and two keys never compare a number with a string. (Testing
+    each part with ``str.isdigit`` would call ``int`` on text such as ``²``.)
+    """
+    return tuple(int(p) if i % 2 else p.lower() for i, p in enumerate(_DIGITS.split(text)))
 
 
 def _read(path: Path) -> str:
+    """The file's text. A UTF-8 byte order mark (left by some Windows editors) is dropped:
+    PostgreSQL's parser would read it as part of the first word, and editors do not count
+    it as a column."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SourceError(str(path), "no such file or directory") from None
+    except IsADirectoryError:
+        raise SourceError(str(path), "is a directory, not a file") from None
     except UnicodeDecodeError as exc:
-        raise SourceError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+        bad = exc.object[exc.start]
+        before = exc.object[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SourceError(
+            str(path),
+            f"not UTF-8 text: byte 0x{bad:02x} at offset {exc.start} "
+            f"(line {line}, column {column}); save the file as UTF-8",
+        ) from None
     except OSError as exc:
         raise SourceError(str(path), exc.strerror or str(exc)) from None
 
@@ -111,7 +129,11 @@ def _flyway_in_transaction(path: Path) -> bool:
     conf = path.with_name(path.name + ".conf")
     if not conf.is_file():
         return True
-    for line in conf.read_text(encoding="utf-8", errors="replace").splitlines():
+    try:
+        lines = conf.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise SourceError(str(conf), exc.strerror or str(exc)) from None
+    for line in lines:
         key, _, value = line.partition("=")
         if key.strip() == "executeInTransaction":
             return value.strip().lower() != "false"
@@ -119,7 +141,7 @@ def _flyway_in_transaction(path: Path) -> bool:
 
 
 def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> list[Migration]:
-    """The migrations one SQL file holds (two for a dbmate file, none for an empty one)."""
+    """The migrations one SQL file holds: two for a dbmate file, one otherwise."""
     text = _read(path)
     name = path.name
     parent_key = natural_key(str(path.parent))
@@ -136,7 +158,9 @@ def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> lis
                 direction=direction,
                 layout="flyway",
                 in_transaction=_flyway_in_transaction(path),
-                key=(*base_key, 0, parent_key, version, 0 if direction == "up" else 1),
+                # Flyway scans a location recursively and orders by version alone, so
+                # the folder only breaks ties.
+                key=(*base_key, 0, version, 0 if direction == "up" else 1, parent_key),
             )
         ]
     if (m := _FLYWAY_REPEATABLE.match(name)) is not None:
@@ -147,7 +171,7 @@ def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> lis
                 text=text,
                 layout="flyway",
                 in_transaction=_flyway_in_transaction(path),
-                key=(*base_key, 2, parent_key, natural_key(m.group("desc")), 0),
+                key=(*base_key, 2, natural_key(m.group("desc")), 0, parent_key),
             )
         ]
     if name.lower() in FOLDER_FILES and path.parent.name:
@@ -208,18 +232,29 @@ def _display(path: Path) -> str:
         rel = os.path.relpath(path)
     except ValueError:
         return str(path)
-    return str(path) if rel.startswith("..") else rel
+    outside = rel == os.pardir or rel.startswith(os.pardir + os.sep)
+    return str(path) if outside else rel
+
+
+def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
+    rel = PurePath(_display(path))
+    return any(rel.match(pat) for pat in patterns)
 
 
 def walk(directory: Path, excluded: Iterable[str] = ()) -> Iterator[Path]:
+    """``.sql`` files below ``directory``, minus those matching an ``exclude`` glob or lying
+    in a folder that matches one (``migrations/legacy`` and ``migrations/legacy/*`` both
+    leave out the whole folder). Hidden files and folders (``.git``, macOS ``._*`` resource
+    forks, editor lock files) are skipped."""
     patterns = tuple(excluded)
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in files:
-            if f.lower().endswith(".sql"):
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not _excluded(Path(root) / d, patterns)
+        )
+        for f in sorted(files):
+            if f.lower().endswith(".sql") and not f.startswith("."):
                 p = Path(root) / f
-                rel = _display(p)
-                if not any(Path(rel).match(pat) for pat in patterns):
+                if not _excluded(p, patterns):
                     yield p
 
 
