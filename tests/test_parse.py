@@ -142,11 +142,6 @@ def test_syntax_error_position(sql: str, line: int, column: int, near: str) -> N
     assert f'"{near}"' in info.value.message
 
 
-@pytest.mark.xfail(
-    reason="pglast's ParseError location is already a character offset; parse() converts "
-    "it again as if it were a byte offset, so columns after non-ASCII text come out short",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("sql", "line", "column"),
     [
@@ -161,11 +156,6 @@ def test_syntax_error_position_after_non_ascii(sql: str, line: int, column: int)
     assert (info.value.line, info.value.column) == (line, column)
 
 
-@pytest.mark.xfail(
-    reason="pglast gives no location for 'syntax error at end of input'; parse() then "
-    "reports line 1 column 1 instead of the end of the file",
-    strict=True,
-)
 def test_syntax_error_at_end_of_input_points_at_the_end() -> None:
     with pytest.raises(SqlSyntaxError) as info:
         parse("SELECT 1;\nCREATE TABLE t (id int")
@@ -216,11 +206,6 @@ def test_neutralise_templates_keeps_length_and_lines() -> None:
     assert neutralise_templates("SELECT 1") == ("SELECT 1", {})
 
 
-@pytest.mark.xfail(
-    reason="a placeholder longer than 63 characters becomes an identifier PostgreSQL "
-    "truncates to NAMEDATALEN-1, so it is not found again and the op names 'tpl0___…'",
-    strict=True,
-)
 def test_long_go_template_placeholder_is_restored() -> None:
     long = '{{ index .Options "NamespaceWithAVeryLongNameIndeedLongerThanSixtyThree" }}'
     op = only_op(f"CREATE TABLE {long}.users (id int);")
@@ -273,11 +258,6 @@ def test_type_normalisation_and_span(
     assert op.column.serial is False
 
 
-@pytest.mark.xfail(
-    reason="interval fields are not understood: 'interval day to second' gets the internal "
-    "field-mask typmod (interval(7176)) and a span covering only 'interval'",
-    strict=True,
-)
 def test_interval_with_fields() -> None:
     sql = "ALTER TABLE t ADD COLUMN c interval day to second;"
     op = only_op(sql)
@@ -286,11 +266,6 @@ def test_interval_with_fields() -> None:
     assert covered(sql, op.column.type.span) == "interval day to second"
 
 
-@pytest.mark.xfail(
-    reason="'national character varying(4)' is normalised right but its span covers only "
-    "'national'",
-    strict=True,
-)
 def test_national_character_varying_span() -> None:
     sql = "ALTER TABLE t ADD COLUMN c national character varying(4);"
     op = only_op(sql)
@@ -369,12 +344,6 @@ def test_default_volatility_and_text(expr: str, volatile: bool) -> None:
     assert op.column.not_null is True
 
 
-@pytest.mark.xfail(
-    reason="expression text starts at the smallest location in the tree, which lies inside "
-    "a leading parenthesis, and stops at the unbalanced ')': '(random() * 10)::int' is "
-    "reported as 'random() * 10', the cast lost",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "sql",
     [
@@ -389,10 +358,6 @@ def test_default_text_starting_with_parenthesis(sql: str) -> None:
     assert default == ops.Default("(random() * 10)::int", True)
 
 
-@pytest.mark.xfail(
-    reason="same as above for ALTER COLUMN TYPE … USING: '(a + 1)::bigint' becomes 'a + 1'",
-    strict=True,
-)
 def test_using_text_starting_with_parenthesis() -> None:
     op = only_op("ALTER TABLE t ALTER COLUMN a TYPE bigint USING (a + 1)::bigint;")
     assert isinstance(op, ops.AlterColumnType)

@@ -60,7 +60,17 @@ _TYPE_ALIASES = {
     "time with time zone": "timetz",
 }
 _SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
-_TYPE_CONTINUATIONS = ("varying", "precision", "with time zone", "without time zone")
+_TYPE_CONTINUATIONS = (
+    "varying",
+    "precision",
+    "with time zone",
+    "without time zone",
+    "character varying",
+    "char varying",
+    "character",
+    "char",
+)
+_INTERVAL_FIELDS = ("year", "month", "day", "hour", "minute", "second", "to")
 _CONSTRAINT_KINDS = {
     "CONSTR_CHECK": "check",
     "CONSTR_FOREIGN": "foreign_key",
@@ -115,9 +125,12 @@ def parse(text: str) -> list[ops.Statement]:
             if t.name not in ("SQL_COMMENT", "C_COMMENT")
         ]
     except parser.ParseError as exc:
-        location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        line, column = source.position(source.char_offset(location))
+        # pglast reports a character offset; "at end of input" comes without one.
+        location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
         message = str(exc.args[0]) if exc.args else str(exc)
+        if location is None:
+            location = len(text.rstrip()) if "end of input" in message else 0
+        line, column = source.position(min(location, len(text)))
         raise SqlSyntaxError(message, line, column) from None
     # Statement locations are byte offsets; the scanner's token offsets are characters.
     starts = [t[0] for t in tokens]
@@ -280,12 +293,21 @@ class _Builder:
         start = self.source.char_offset(location)
         return self.source.span(start, self._clause_end(start))
 
-    def _expr_text(self, expr: Node, stop: int | None = None) -> str:
-        """The expression's source text, up to ``stop`` (a byte location) or its clause end."""
+    def _expr_text(self, expr: Node, stop: int | None = None, *, standalone: bool = False) -> str:
+        """The expression's source text, up to ``stop`` (a byte location) or its clause end.
+
+        ``standalone``: the expression follows a keyword (DEFAULT, USING), so parentheses
+        right before its first node belong to it, as in ``(random() * 10)::int``.
+        """
         location = _min_location(expr)
         if location is None:
             return _unwrap(expr)[0]
         start = self.source.char_offset(location)
+        while standalone and start > 0:
+            before = self.sql[:start].rstrip()
+            if not before.endswith("("):
+                break
+            start = len(before) - 1
         end = self._clause_end(start)
         if stop is not None:
             end = min(end, self.source.char_offset(stop))
@@ -332,7 +354,8 @@ class _Builder:
                     break
                 i = close + 1
                 continue
-            for phrase in _TYPE_CONTINUATIONS:
+            interval = text[start:i].lower().startswith("interval")
+            for phrase in _TYPE_CONTINUATIONS + (_INTERVAL_FIELDS if interval else ()):
                 if low.startswith(phrase) and not low[len(phrase) : len(phrase) + 1].isalnum():
                     i += skipped + len(phrase)
                     break
@@ -352,6 +375,9 @@ class _Builder:
             const = m.get("A_Const", {})
             if "ival" in const:
                 mods.append(int(const["ival"].get("ival", 0)))
+        if raw.lower() == "interval":
+            # The first modifier is a mask of the fields (DAY TO SECOND), not a precision.
+            mods = mods[1:]
         span = self.span
         location = tn.get("location")
         if isinstance(location, int) and location >= 0:
@@ -392,7 +418,7 @@ class _Builder:
         )
 
     def _default(self, expr: Node, stop: int | None = None) -> ops.Default:
-        return ops.Default(self._expr_text(expr, stop), _volatile(expr))
+        return ops.Default(self._expr_text(expr, stop, standalone=True), _volatile(expr))
 
     def _column(self, cd: Node) -> ops.Column:
         type_ref, serial = self._type(cd.get("typeName", {}))
@@ -513,7 +539,7 @@ class _Builder:
                 table=table,
                 column=name,
                 type=type_ref,
-                using=self._expr_text(using) if using else None,
+                using=self._expr_text(using, standalone=True) if using else None,
                 span=span,
             )
         elif t == "AT_SetNotNull":

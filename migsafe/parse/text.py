@@ -81,8 +81,10 @@ def neutralise_templates(text: str) -> tuple[str, dict[str, str]]:
         if len(body) < len(tag) + 1 or "\n" in body:
             # Too short to tag, or spread over lines: keep the newlines so lines stay put.
             return "".join(ch if ch == "\n" else "x" for ch in body)
-        name = (tag + "_" * len(body))[: len(body)]
+        # PostgreSQL truncates identifiers to 63 bytes; pad a longer placeholder with
+        # blanks after the identifier instead, which the grammar allows before a dot.
+        name = (tag + "_" * len(body))[: min(len(body), 63)]
         placeholders.setdefault(name, body)
-        return name
+        return name + " " * (len(body) - len(name))
 
     return _TEMPLATE.sub(ident, text), placeholders
