@@ -212,11 +212,14 @@ class Analyzer:
         return result
 
     def _migration(self, migration: Migration, statements: list[Statement], result: Result) -> None:
-        wrapped = (
-            self.settings.assume_in_transaction
-            if self.settings.assume_in_transaction is not None
-            else migration.in_transaction
-        )
+        if self.settings.assume_in_transaction is not None:
+            wrapped = self.settings.assume_in_transaction
+        else:
+            wrapped = migration.in_transaction or (
+                migration.single_query
+                and len(statements) > 1
+                and not any(isinstance(st.ops[0], ops.Transaction) for st in statements)
+            )
         suppressions = ignore_directives(migration.text)
         groups, explicit = _transaction_groups(statements, wrapped)
         new_tables: set[str] = set()

@@ -15,7 +15,9 @@ class Migration:
 
     ``text`` is the whole file; for a file holding both directions (dbmate) the other
     section is blanked to spaces, so offsets, lines and columns still match the file.
-    ``in_transaction`` is whether the tool that applies it wraps it in a transaction.
+    ``in_transaction`` is whether the tool that applies it wraps it in a transaction;
+    ``single_query`` whether it sends the whole file as one query string, which PostgreSQL
+    runs as one implicit transaction when the file holds several statements.
     """
 
     path: Path
@@ -24,6 +26,7 @@ class Migration:
     direction: Direction = "up"
     layout: str = "plain"
     in_transaction: bool = False
+    single_query: bool = False
     key: tuple[object, ...] = ()
 
 

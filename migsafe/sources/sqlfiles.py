@@ -1,21 +1,24 @@
 """Plain SQL migration folders, in the order their tool applies them.
 
-Layouts, recognised per file:
+Layouts, recognised per file, and how their tool runs a migration:
 
-============  =========================================  ==========================
-layout        names                                      wraps in a transaction
-============  =========================================  ==========================
-flyway        ``V1_2__name.sql``, ``U1_2__name.sql``     yes (``executeInTransaction``
+============  =========================================  ==================================
+layout        names                                      transaction
+============  =========================================  ==================================
+flyway        ``V1_2__name.sql``, ``U1_2__name.sql``     wrapped (``executeInTransaction``
               (undo), ``R__name.sql`` (repeatable,       in ``<file>.conf`` opts out)
               applied last, by name)
-golang        ``0001_name.up.sql`` / ``.down.sql``       no
-dbmate        one file with ``-- migrate:up`` /          yes (``transaction:false``
+golang        ``0001_name.up.sql`` / ``.down.sql``       the file is sent as one query
+dbmate        one file with ``-- migrate:up`` /          wrapped (``transaction:false``
               ``-- migrate:down`` sections               on the marker opts out)
-diesel        ``<stamp>_name/up.sql`` / ``down.sql``     yes (``run_in_transaction =
-                                                         false`` in metadata.toml)
-prisma        ``<stamp>_name/migration.sql``             no
-plain         any other ``*.sql``, natural sort          no
-============  =========================================  ==========================
+diesel        ``<stamp>_name/up.sql`` / ``down.sql``     wrapped (``run_in_transaction =
+                                                         false`` in metadata.toml opts out)
+prisma        ``<stamp>_name/migration.sql``             the file is sent as one query
+plain         any other ``*.sql``, natural sort          none
+============  =========================================  ==================================
+
+PostgreSQL runs a query string holding several statements as one implicit transaction, so
+for the "one query" layouts a multi-statement file is atomic and CONCURRENTLY fails in it.
 
 A down migration sorts right after its up, so it is linted against the schema its up left.
 """
@@ -36,16 +39,6 @@ _DBMATE_MARK = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.M)
 _DIGITS = re.compile(r"(\d+)")
 
 FOLDER_FILES = {"up.sql": "up", "down.sql": "down", "migration.sql": "up"}
-
-# Transaction defaults by layout: what the tool does unless told otherwise.
-IN_TRANSACTION = {
-    "flyway": True,
-    "golang": False,
-    "dbmate": True,
-    "diesel": True,
-    "prisma": False,
-    "plain": False,
-}
 
 
 def natural_key(text: str) -> tuple[object, ...]:
@@ -187,6 +180,7 @@ def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> lis
                 direction=direction,
                 layout=layout,
                 in_transaction=in_tx,
+                single_query=layout == "prisma",
                 key=(
                     *base_key,
                     1,
@@ -205,7 +199,7 @@ def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> lis
                 text=text,
                 direction=direction,
                 layout="golang",
-                in_transaction=False,
+                single_query=True,
                 key=(
                     *base_key,
                     1,

@@ -1,0 +1,1 @@
+ALTER TABLE users VALIDATE CONSTRAINT users_referred_by_fkey;
