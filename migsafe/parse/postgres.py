@@ -11,7 +11,6 @@ pglast is imported inside :func:`parse`, so commands that never parse SQL start 
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -98,6 +97,7 @@ _TRANSACTION_ACTIONS = {
     "TRANS_STMT_RELEASE": "release",
     "TRANS_STMT_ROLLBACK_TO": "rollback_to",
 }
+_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _RELATION_OBJECTS = {"OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"}
 
 
@@ -119,11 +119,6 @@ def parse(text: str) -> list[ops.Statement]:
     source = source_text(text)
     try:
         tree = json.loads(parser.parse_sql_json(sql))
-        tokens = [
-            (t.start, t.end + 1, t.name)
-            for t in parser.scan(sql)
-            if t.name not in ("SQL_COMMENT", "C_COMMENT")
-        ]
     except parser.ParseError as exc:
         # pglast reports a character offset; "at end of input" comes without one.
         location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
@@ -132,26 +127,71 @@ def parse(text: str) -> list[ops.Statement]:
             location = len(text.rstrip()) if "end of input" in message else 0
         line, column = source.position(min(location, len(text)))
         raise SqlSyntaxError(message, line, column) from None
-    # Statement locations are byte offsets; the scanner's token offsets are characters.
-    starts = [t[0] for t in tokens]
-    total = len(sql.encode("utf-8"))
     statements: list[ops.Statement] = []
     for raw in tree.get("stmts", ()):
-        loc = raw.get("stmt_location", 0)
-        length = raw.get("stmt_len") or (total - loc)
-        first = bisect.bisect_left(starts, source.char_offset(loc))
-        last = bisect.bisect_left(starts, source.char_offset(loc + length)) - 1
-        if first > last:
+        bounds = _bounds(sql, source, raw)
+        if bounds is None:
             continue
-        start, end = tokens[first][0], tokens[last][1]
-        if last + 1 < len(tokens) and tokens[last + 1][2] == "ASCII_59":
-            end = tokens[last + 1][1]
+        start, end = bounds
         span = source.span(start, end)
         made = tuple(_Builder(sql, source, span).build(raw["stmt"]))
         if placeholders and "{{" in text[start:end]:
             made = tuple(_restore(op, placeholders) for op in made)
         statements.append(ops.Statement(sql=text[start:end], span=span, ops=made))
     return statements
+
+
+def _skip_blanks(sql: str, i: int, stop: int) -> int:
+    """The first offset at or after ``i`` that is neither white space nor a comment."""
+    while i < stop:
+        ch = sql[i]
+        if ch in " \t\r\n\f\v":
+            i += 1
+        elif sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            i = stop if newline < 0 else newline + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < stop and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    return i
+
+
+def _bounds(sql: str, source: SourceText, raw: Node) -> tuple[int, int] | None:
+    """A statement's character range: from its first token through its semicolon.
+
+    libpg_query gives the byte offset where the statement begins (possibly before comments
+    that precede it) and its length up to the semicolon, or 0 for "to the end of the text";
+    only that last case needs the scanner, to leave trailing comments out.
+    """
+    from pglast import parser
+
+    loc = raw.get("stmt_location", 0)
+    start = _skip_blanks(sql, source.char_offset(loc), len(sql))
+    if raw.get("stmt_len"):
+        end = source.char_offset(loc + raw["stmt_len"])
+        while end > start and sql[end - 1] in " \t\r\n\f\v":
+            end -= 1
+    else:
+        tokens = [t for t in parser.scan(sql[start:]) if t.name not in _COMMENT_TOKENS]
+        if not tokens:
+            return None
+        end = start + tokens[-1].end + 1
+        if tokens[-1].name == "ASCII_59":
+            return (start, end) if len(tokens) > 1 else None
+    after = end
+    while after < len(sql) and sql[after] in " \t\r\n\f\v":
+        after += 1
+    if after < len(sql) and sql[after] == ";":
+        end = after + 1
+    return (start, end) if end > start else None
 
 
 def _restore(value: Any, placeholders: dict[str, str]) -> Any:

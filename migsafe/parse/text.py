@@ -21,8 +21,8 @@ class SourceText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._line_starts = [0, *itertools.accumulate(len(x) for x in text.split("\n"))]
-        self._line_starts = [s + i for i, s in enumerate(self._line_starts)][:-1] or [0]
+        lengths = map((1).__add__, map(len, text.split("\n")))
+        self._line_starts = [0, *itertools.accumulate(lengths)][:-1]
         # For each non-ASCII character: its byte offset, and the extra bytes it and those
         # before it take beyond one each. A byte offset maps to a character offset by
         # subtracting the extra bytes of the wide characters before it.

@@ -9,7 +9,7 @@ import click
 
 from migsafe.analysis import Result
 from migsafe.findings import Finding, Severity
-from migsafe.parse.text import SourceText
+from migsafe.parse.text import SourceText, source_text
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
 
@@ -30,7 +30,6 @@ def _snippet(source: SourceText, f: Finding, colour: bool) -> list[str]:
 
 def render(result: Result, texts: dict[str, str], colour: bool) -> str:
     lines: list[str] = []
-    sources: dict[str, SourceText] = {}
     for err in result.errors:
         head = f"{err.path}:{err.line}:{err.column}: {err.message}"
         lines.append(click.style(head, fg="red", bold=True) if colour else head)
@@ -41,8 +40,7 @@ def render(result: Result, texts: dict[str, str], colour: bool) -> str:
         down = " (down migration)" if f.down else ""
         lines.append(f"{f.path}:{f.span.line}:{f.span.column}: {label}{down} {f.message}")
         if f.path in texts:
-            source = sources.setdefault(f.path, SourceText(texts[f.path]))
-            lines.extend(_snippet(source, f, colour))
+            lines.extend(_snippet(source_text(texts[f.path]), f, colour))
         gutter = " " * len(str(f.span.line))
         lines.append(f"{gutter} = help: {f.help}")
         if f.fix is not None:
