@@ -30,6 +30,19 @@ class Fix:
     description: str
     edits: tuple[Edit, ...]
 
+    def apply(self, text: str) -> str:
+        """The file text with the edits made (edits never overlap)."""
+        for edit in sorted(self.edits, key=lambda e: e.span.start, reverse=True):
+            text = text[: edit.span.start] + edit.text + text[edit.span.end :]
+        return text
+
+    def changed_lines(self, text: str) -> tuple[int, list[str]]:
+        """The first changed line's number and the lines the edits produce there."""
+        first = min(e.span.line for e in self.edits)
+        last = max(e.span.end_line for e in self.edits)
+        grown = sum(e.text.count("\n") - (e.span.end_line - e.span.line) for e in self.edits)
+        return first, self.apply(text).split("\n")[first - 1 : last + grown]
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -278,3 +278,13 @@ def test_golang_file_with_several_statements_is_one_transaction(tmp_path: Path) 
         str(tmp_path),
     )  # fmt: skip
     assert "concurrently-in-transaction]" not in out
+
+
+def test_fix_is_shown_and_underline_follows_tabs(tmp_path: Path) -> None:
+    f = write(tmp_path, "0001.sql", "SELECT 1;\n\tCREATE INDEX i ON users (email);\n")
+    _, out = run("lint", "--select", "require-concurrent-index,require-lock-timeout", str(f))
+    lines = out.splitlines()
+    assert "  | \t" + "^" * len("CREATE INDEX i ON users (email);") in lines
+    assert "2 + \tCREATE INDEX CONCURRENTLY i ON users (email);" in lines
+    at = lines.index("2 + \tSET lock_timeout = '2s';")
+    assert lines[at + 1] == "3 + \tCREATE INDEX i ON users (email);"

@@ -20,12 +20,25 @@ def _snippet(source: SourceText, f: Finding, colour: bool) -> list[str]:
     end = span.end_column if span.end_line == span.line else len(text) + 1
     width = max(end - span.column, 1)
     gutter = " " * len(str(span.line))
-    marks = " " * (span.column - 1) + "^" * width
+    # Keep the line's tabs in the indent so the carets sit under the span.
+    indent = "".join(ch if ch == "\t" else " " for ch in text[: span.column - 1])
+    marks = indent + "^" * width
     if span.end_line > span.line:
         marks += " …"
     if colour:
         marks = click.style(marks, fg=_COLOURS[f.severity], bold=True)
     return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {marks}"]
+
+
+def _fixed(f: Finding, text: str, colour: bool) -> list[str]:
+    """The lines as the fix leaves them, at most four."""
+    assert f.fix is not None
+    first, changed = f.fix.changed_lines(text)
+    width = len(str(first + len(changed)))
+    shown = [f"{first + i:>{width}} + {line.rstrip(chr(13))}" for i, line in enumerate(changed[:4])]
+    if colour:
+        shown = [click.style(line, fg="green") for line in shown]
+    return shown
 
 
 def render(result: Result, texts: dict[str, str], colour: bool) -> str:
@@ -45,6 +58,8 @@ def render(result: Result, texts: dict[str, str], colour: bool) -> str:
         lines.append(f"{gutter} = help: {f.help}")
         if f.fix is not None:
             lines.append(f"{gutter} = fix: {f.fix.description}")
+            if f.path in texts:
+                lines.extend(_fixed(f, texts[f.path], colour))
         lines.append("")
     lines.append(summary(result))
     return "\n".join(lines)

@@ -358,8 +358,22 @@ def require_lock_timeout(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     yield Violation(
         f"The statement takes {mode} on {_q(relation)} with no lock_timeout set, so while it "
         f"waits for that lock every new query on {table} waits behind it",
-        fix=_insert(ctx, 0, "SET lock_timeout = '2s';\n", "Set lock_timeout before it"),
+        fix=_set_lock_timeout_before(ctx),
     )
+
+
+def _set_lock_timeout_before(ctx: Context) -> Fix:
+    """SET lock_timeout on a line of its own before the statement, indented like it when
+    the statement starts its line."""
+    start = ctx.statement.span.start
+    text = ctx.migration.text
+    line_start = text.rfind("\n", 0, start) + 1
+    indent = text[line_start:start]
+    setting = "SET lock_timeout = '2s';"
+    if indent.strip():
+        return _insert(ctx, 0, setting + " ", "Set lock_timeout before it")
+    span = ctx.source.span(line_start, line_start)
+    return Fix("Set lock_timeout before it", (Edit(span, f"{indent}{setting}\n"),))
 
 
 def _slow_work(ctx: Context) -> str | None:
