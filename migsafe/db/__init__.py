@@ -1,0 +1,23 @@
+"""Talking to a live PostgreSQL: throwaway databases, and observing what statements do.
+
+psycopg is imported only here and only when a command needs a database, so linting never
+pays for it; it comes with ``pip install 'migsafe[db]'``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DatabaseError(Exception):
+    """A database the user pointed at cannot be used; the message says why and what to do."""
+
+
+def require_psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseError(
+            "this command talks to PostgreSQL and needs psycopg: pip install 'migsafe[db]'"
+        ) from None
+    return psycopg
