@@ -16,13 +16,14 @@ from functools import cached_property
 from migsafe import locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
-from migsafe.ops import Op, Statement, bare
+from migsafe.ops import Op, Statement, bare, in_schema_of
 from migsafe.parse.postgres import SqlSyntaxError, parse
 from migsafe.parse.text import SourceText, source_text
 from migsafe.rules import Rule, all_rules
 from migsafe.schema import Schema
 from migsafe.sources import Migration
 
+_ZERO_DURATION = re.compile(r"^\s*0*(\.0*)?\s*(us|ms|s|min|h|d)?\s*$", re.I)
 _IGNORE = re.compile(r"--\s*migsafe:ignore(?P<file>-file)?\s+(?P<ids>[\w-]+(?:\s*,\s*[\w-]+)*)")
 
 
@@ -85,8 +86,11 @@ class Context:
         return bare(table) in self.new_tables
 
     def lock_timeout(self) -> str | None:
+        """The lock_timeout in force, None when unset or zero (which means no timeout)."""
         value = self.settings.get("lock_timeout")
-        return None if value in (None, "0", "") else value
+        if value is None or _ZERO_DURATION.match(value):
+            return None
+        return value
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Suppressions:
     own_line: dict[int, frozenset[str]]  # comment alone on its line: the next statement
     trailing: dict[int, frozenset[str]]  # comment after code: the statement ending there
     whole_file: frozenset[str]
+    mentions: tuple[tuple[int, int, str], ...] = ()  # (line, column, rule id) as written
 
     def for_statement(self, st: Statement) -> frozenset[str]:
         return (
@@ -124,41 +129,46 @@ def ignore_directives(text: str) -> Suppressions:
     own_line: dict[int, frozenset[str]] = {}
     trailing: dict[int, frozenset[str]] = {}
     whole: set[str] = set()
+    mentions: list[tuple[int, int, str]] = []
     if "migsafe:ignore" in text:
         for number, line in enumerate(text.splitlines(), 1):
             m = _IGNORE.search(line)
             if not m:
                 continue
             ids = frozenset(i.strip() for i in m.group("ids").split(","))
+            mentions.extend((number, m.start("ids") + 1, i) for i in sorted(ids))
             if m.group("file"):
                 whole |= ids
             elif line[: m.start()].strip():
                 trailing[number] = ids
             else:
                 own_line[number] = ids
-    return Suppressions(own_line, trailing, frozenset(whole))
+    return Suppressions(own_line, trailing, frozenset(whole), tuple(mentions))
 
 
 def _transaction_groups(
-    statements: Sequence[Statement], wrapped: bool
+    statements: Sequence[Statement], wrapped: bool, implicit: bool
 ) -> tuple[list[int | None], list[bool]]:
     """For each statement, the id of the transaction it runs in (None: autocommit) and
-    whether that transaction was opened explicitly with BEGIN."""
+    whether that transaction was opened explicitly with BEGIN.
+
+    ``wrapped``: the tool runs the migration inside a transaction of its own. ``implicit``:
+    the file goes to the server as one query string, so statements outside an explicit
+    BEGIN … COMMIT still share an implicit transaction with their neighbours.
+    """
     groups: list[int | None] = []
     explicit: list[bool] = []
+    next_id = 1
     current: int | None = 0 if wrapped else None
     is_explicit = False
-    next_id = 1
     for st in statements:
         action = st.ops[0].action if isinstance(st.ops[0], ops.Transaction) else None
-        if action == "begin" and (current is None or (wrapped and not is_explicit)):
-            if current is None:
-                current = next_id
-                next_id += 1
+        if action == "begin" and not is_explicit:
+            if current is None or (implicit and not wrapped):
+                current, next_id = next_id, next_id + 1
             is_explicit = True
-            groups.append(current)
-            explicit.append(True)
-            continue
+        elif current is None and implicit:
+            current, next_id = next_id, next_id + 1
         groups.append(current)
         explicit.append(is_explicit)
         if action in ("commit", "rollback"):
@@ -212,16 +222,26 @@ class Analyzer:
         return result
 
     def _migration(self, migration: Migration, statements: list[Statement], result: Result) -> None:
+        implicit = False
         if self.settings.assume_in_transaction is not None:
             wrapped = self.settings.assume_in_transaction
         else:
-            wrapped = migration.in_transaction or (
-                migration.single_query
-                and len(statements) > 1
-                and not any(isinstance(st.ops[0], ops.Transaction) for st in statements)
-            )
+            wrapped = migration.in_transaction
+            implicit = migration.single_query and len(statements) > 1
         suppressions = ignore_directives(migration.text)
-        groups, explicit = _transaction_groups(statements, wrapped)
+        known = all_rules()
+        for line, column, rule_id in suppressions.mentions:
+            if rule_id not in known:
+                result.errors.append(
+                    InputError(
+                        migration.display,
+                        line,
+                        column,
+                        f"unknown rule id {rule_id!r} in migsafe:ignore; `migsafe rules` "
+                        "lists them",
+                    )
+                )
+        groups, explicit = _transaction_groups(statements, wrapped, implicit)
         new_tables: set[str] = set()
         session: dict[str, str] = {}
         local: dict[str, str] = {}
@@ -249,7 +269,7 @@ class Analyzer:
                     new_tables=new_tables,
                     in_transaction=group is not None,
                     explicit_transaction=explicit[index],
-                    wrapped=wrapped,
+                    wrapped=wrapped or implicit,
                     settings=settings,
                     pg_version=version,
                     held=held,
@@ -273,7 +293,7 @@ class Analyzer:
                                 down=migration.direction == "down",
                             )
                         )
-                self._track(op, new_tables, session, local, group is not None)
+                self._track(op, self.schema, new_tables, session, local, group is not None)
                 self.schema.apply(op)
             if group is not None:
                 for rel, mode in statement_effect.locks.items():
@@ -288,16 +308,17 @@ class Analyzer:
     @staticmethod
     def _track(
         op: Op,
+        schema: Schema,
         new_tables: set[str],
         session: dict[str, str],
         local: dict[str, str],
         in_transaction: bool,
     ) -> None:
         match op:
-            case ops.CreateTable():
+            case ops.CreateTable() if schema.table(op.table) is None:
                 new_tables.add(bare(op.table))
             case ops.RenameTable() if bare(op.table) in new_tables:
-                new_tables.add(bare(op.new_name))
+                new_tables.add(bare(in_schema_of(op.table, op.new_name)))
             case ops.SetSetting():
                 target = local if op.local else session
                 if op.local and not in_transaction:

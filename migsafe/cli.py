@@ -82,7 +82,7 @@ def lint(
     """Lint migrations: SQL files, or folders of them in their tool's order."""
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
-    from migsafe.findings import Severity
+    from migsafe.findings import InputError, Severity
     from migsafe.rules import all_rules
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
@@ -95,6 +95,8 @@ def lint(
         selected = (
             config_mod.check_rule_ids(_split(select), "--select", known) if select else cfg.select
         )
+        if selected is not None and not selected:
+            raise config_mod.ConfigError("select names no rule ids, so nothing would be checked")
         ignored = cfg.ignore | config_mod.check_rule_ids(_split(ignore), "--ignore", known)
         version = (
             config_mod.check_pg_version(pg_version, "--pg-version")
@@ -115,11 +117,10 @@ def lint(
         ),
         strict=strict,
     )
-    try:
-        migrations = discover(paths, cfg.exclude)
-    except SourceError as exc:
-        fail(f"{exc.path}: {exc.message}")
+    unreadable: list[SourceError] = []
+    migrations = discover(paths, cfg.exclude, unreadable)
     result = Analyzer(settings).run(migrations)
+    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
 
     if fmt == "json":
         from migsafe.report import json as json_report
@@ -128,7 +129,7 @@ def lint(
     else:
         from migsafe.report import text as text_report
 
-        texts = {m.display: m.text for m in migrations}
+        texts = {(m.display, m.direction == "down"): m.text for m in migrations}
         use_colour = color if color is not None else sys.stdout.isatty()
         click.echo(text_report.render(result, texts, use_colour), color=use_colour)
 

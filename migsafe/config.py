@@ -39,7 +39,7 @@ def find(start: Path) -> tuple[Path, dict[str, Any]] | None:
 
     for folder in (start, *start.parents):
         own = folder / "migsafe.toml"
-        if own.is_file():
+        if own.exists():
             return own, _load(own, tomllib)
         project = folder / "pyproject.toml"
         if project.is_file():
@@ -55,6 +55,8 @@ def _load(path: Path, tomllib: Any) -> dict[str, Any]:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     if path.name == "migsafe.toml" and isinstance(data.get("tool"), dict):
@@ -82,8 +84,6 @@ def check_rule_ids(ids: Any, where: str, known: Any) -> frozenset[str]:
 
 
 def check_pg_version(value: Any, where: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
     if (
         not isinstance(value, int)
         or isinstance(value, bool)
@@ -106,7 +106,13 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
                 f"known keys: {', '.join(KEYS)}"
             )
     severity: dict[str, Severity | None] = {}
-    for rule_id, level in (data.get("severity") or {}).items():
+    levels = data.get("severity") or {}
+    if not isinstance(levels, dict):
+        raise ConfigError(
+            f"{where}: severity must be a table of rule id = \"error\" | \"warning\" | "
+            f"\"off\", got {levels!r}"
+        )
+    for rule_id, level in levels.items():
         check_rule_ids([rule_id], f"{where}: severity", known_rules)
         if level not in ("error", "warning", "off"):
             raise ConfigError(
@@ -139,11 +145,14 @@ def load(start: Path, explicit: Path | None, known_rules: Any) -> Config:
     if explicit is not None:
         import tomllib
 
+        if explicit.is_dir():
+            raise ConfigError(f"{explicit}: is a directory, not a config file")
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found")
         data = _load(explicit, tomllib)
-        if explicit.name == "pyproject.toml":
-            data = data.get("tool", {}).get("migsafe", {})
+        tool = data.get("tool")
+        if isinstance(tool, dict) and ("migsafe" in tool or explicit.name == "pyproject.toml"):
+            data = tool.get("migsafe", {})
         return parse(data, explicit, known_rules)
     found = find(start)
     if found is None:

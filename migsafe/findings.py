@@ -58,9 +58,14 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class InputError:
-    """Bad input that stops one file from being linted (syntax error, unreadable file)."""
+    """Bad input that stops one file from being linted (syntax error, unreadable file);
+    line and column are None where there is no position to give."""
 
     path: str
-    line: int
-    column: int
+    line: int | None
+    column: int | None
     message: str
+
+    def __str__(self) -> str:
+        where = f":{self.line}:{self.column}" if self.line is not None else ""
+        return f"{self.path}{where}: {self.message}"

@@ -38,6 +38,12 @@ def bare(name: str) -> str:
     return name[7:] if name.startswith("public.") else name
 
 
+def in_schema_of(relation: str, name: str) -> str:
+    """``name`` in the schema of ``relation``: where RENAME TO and CREATE INDEX put it."""
+    schema, dot, _ = relation.rpartition(".")
+    return f"{schema}.{name}" if dot and "." not in name else name
+
+
 @dataclass(frozen=True)
 class TypeRef:
     """A column type, normalised to PostgreSQL's internal name (``int4``, ``varchar``,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from migsafe import ops
-from migsafe.ops import bare
+from migsafe.ops import bare, in_schema_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class Schema:
                     for index_name in [i for i, s in self.indexes.items() if s.table == key]:
                         del self.indexes[index_name]
             case ops.RenameTable():
-                old, new = bare(op.table), bare(op.new_name)
+                old, new = bare(op.table), bare(in_schema_of(op.table, op.new_name))
                 if old in self.tables:
                     table = self.tables.pop(old)
                     table.name = new
@@ -184,7 +184,8 @@ class Schema:
                 if t:
                     t.constraints.pop(op.name, None)
             case ops.CreateIndex():
-                name = op.name or f"{bare(op.table)}_{'_'.join(op.columns)}_idx"
+                unnamed = f"{op.table}_{'_'.join(op.columns)}_idx"
+                name = bare(in_schema_of(op.table, op.name or unnamed))
                 self.indexes[name] = IndexState(name, bare(op.table), op.columns, op.unique)
             case ops.DropIndex():
                 for name in op.indexes:
@@ -192,7 +193,8 @@ class Schema:
             case ops.RenameIndex():
                 state_i = self.indexes.pop(bare(op.index), None)
                 if state_i:
-                    self.indexes[op.new_name] = replace(state_i, name=op.new_name)
+                    new_name = bare(in_schema_of(op.index, op.new_name))
+                    self.indexes[new_name] = replace(state_i, name=new_name)
             case ops.CreateEnum():
                 self.enums[op.name] = list(op.values)
             case ops.AddEnumValue():
@@ -208,7 +210,7 @@ class Schema:
         name = c.name or f"{key}_{'_'.join(c.columns)}_{c.kind}"
         columns = c.columns
         if c.kind in ("primary_key", "unique") and c.using_index:
-            idx = self.indexes.get(c.using_index)
+            idx = self.indexes.get(bare(in_schema_of(key, c.using_index)))
             if idx:
                 columns = idx.columns
         table.constraints[name] = ConstraintState(

@@ -288,3 +288,102 @@ def test_fix_is_shown_and_underline_follows_tabs(tmp_path: Path) -> None:
     assert "2 + \tCREATE INDEX CONCURRENTLY i ON users (email);" in lines
     at = lines.index("2 + \tSET lock_timeout = '2s';")
     assert lines[at + 1] == "3 + \tCREATE INDEX i ON users (email);"
+
+
+def test_one_unreadable_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    ok = write(tmp_path, "ok.sql", "DROP TABLE users;\n")
+    bad = tmp_path / "bad.sql"
+    bad.write_bytes(b"\xff\xfeDROP")
+    code, out = run("lint", "--select", "drop-table", str(ok), str(bad), str(tmp_path / "no.sql"))
+    assert code == 2
+    assert f"{bad}: not UTF-8 text" in out and f"{tmp_path / 'no.sql'}: no such file" in out
+    assert f"{ok}:1:1: error[drop-table]" in out
+
+
+def test_empty_folder_and_empty_selection_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, out = run("lint", str(tmp_path / "empty"))
+    assert code == 2 and "no .sql files here" in out
+    f = write(tmp_path, "a.sql", "SELECT 1;\n")
+    code, out = run("lint", "--select", ",", str(f))
+    assert code == 2 and "select names no rule ids" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("[tool.migsafe]\nseverity = 'error'\n", "severity must be a table"),
+        ("[tool.migsafe]\npg-version = '16'\n", "must be 11 to 17"),
+    ],
+)
+def test_config_value_types(tmp_path: Path, config: str, expected: str) -> None:
+    cfg = write(tmp_path, "custom.toml", config)
+    f = write(tmp_path, "a.sql", "SELECT 1;\n")
+    code, out = run("lint", "--config", str(cfg), str(f))
+    assert code == 2 and expected in out and "Traceback" not in out
+
+
+def test_config_path_that_is_a_directory(tmp_path: Path) -> None:
+    f = write(tmp_path, "a.sql", "SELECT 1;\n")
+    code, out = run("lint", "--config", str(tmp_path), str(f))
+    assert code == 2 and "is a directory" in out
+
+
+def test_unknown_rule_in_ignore_comment_is_named(tmp_path: Path) -> None:
+    f = write(tmp_path, "a.sql", "-- migsafe:ignore drop-tabel\nDROP TABLE x;\n")
+    code, out = run("lint", str(f))
+    assert code == 2
+    assert f"{f}:1:19: unknown rule id 'drop-tabel' in migsafe:ignore" in out
+
+
+def test_dbmate_findings_show_their_own_section(tmp_path: Path) -> None:
+    sql = "-- migrate:up\nCREATE INDEX i ON users (email);\n\n-- migrate:down\nDROP TABLE t;\n"
+    write(tmp_path, "20240101000000_x.sql", sql)
+    _, out = run("lint", "--select", "require-concurrent-index,drop-table", str(tmp_path))
+    lines = out.splitlines()
+    assert "2 | CREATE INDEX i ON users (email);" in lines
+    assert "5 | DROP TABLE t;" in lines
+
+
+def test_set_config_and_zero_lock_timeout(tmp_path: Path) -> None:
+    rule = ["--select", "require-lock-timeout"]
+    f = write(tmp_path, "a.sql", "SELECT set_config('lock_timeout', '2s', false);\nDROP TABLE x;\n")
+    _, out = run("lint", *rule, str(f))
+    assert "require-lock-timeout]" not in out
+    f = write(tmp_path, "b.sql", "SET lock_timeout = '0s';\nDROP TABLE x;\n")
+    _, out = run("lint", *rule, str(f))
+    assert "b.sql:2:1: warning[require-lock-timeout]" in out
+
+
+def test_create_table_if_not_exists_on_a_known_table_is_not_new(tmp_path: Path) -> None:
+    write(tmp_path, "V1__init.sql", "CREATE TABLE users (id bigint, email text);\n")
+    write(
+        tmp_path,
+        "V2__more.sql",
+        "CREATE TABLE IF NOT EXISTS users (id bigint, email text);\n"
+        "CREATE INDEX users_email_idx ON users (email);\n",
+    )
+    _, out = run("lint", "--select", "require-concurrent-index", str(tmp_path))
+    assert "V2__more.sql:2:1: error[require-concurrent-index]" in out
+
+
+def test_single_query_file_after_commit_is_still_one_transaction(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "0002_b.up.sql",
+        "BEGIN;\nALTER TABLE t ADD COLUMN x int;\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON t (x);\n",
+    )
+    _, out = run("lint", "--select", "concurrently-in-transaction", str(tmp_path))
+    assert "0002_b.up.sql:4:1: error[concurrently-in-transaction]" in out
+
+
+def test_schema_qualified_rename_keeps_the_schema(tmp_path: Path) -> None:
+    f = write(
+        tmp_path,
+        "a.sql",
+        "CREATE TABLE app.users (id bigint);\n"
+        "ALTER TABLE app.users RENAME TO people;\n"
+        "CREATE INDEX people_id ON app.people (id);\n",
+    )
+    _, out = run("lint", "--select", "require-concurrent-index", str(f))
+    assert "require-concurrent-index]" not in out

@@ -413,9 +413,17 @@ def test_empty_and_comment_only_files(tmp_path: Path, text: str) -> None:
     assert result.files == ["empty.sql"]
 
 
-def test_empty_folder(tmp_path: Path) -> None:
+def test_empty_folder_is_an_error_not_a_silent_pass(tmp_path: Path) -> None:
     (tmp_path / "nothing").mkdir()
-    assert discover([tmp_path / "nothing"]) == []
+    with pytest.raises(SourceError, match="no .sql files here"):
+        discover([tmp_path / "nothing"])
+    errors: list[SourceError] = []
+    (tmp_path / "one.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    found = discover([tmp_path / "nothing", tmp_path / "one.sql"], errors=errors)
+    assert [m.path.name for m in found] == ["one.sql"]
+    assert [e.message for e in errors] == [
+        "no .sql files here (the folder is empty, or all of it is excluded)"
+    ]
 
 
 # --- the shared corpus ---------------------------------------------------------------------

@@ -899,6 +899,24 @@ class _Builder:
             return
         yield ops.SetSetting(name=name, value=value, local=bool(n.get("is_local")), span=self.span)
 
+    def _SelectStmt(self, n: Node) -> Iterator[ops.Op]:
+        """``SELECT set_config('lock_timeout', '2s', false)`` sets a setting like SET does."""
+        targets = n.get("targetList") or ()
+        if len(targets) != 1 or n.get("fromClause"):
+            return
+        call = targets[0].get("ResTarget", {}).get("val", {}).get("FuncCall")
+        if not call or _strings(call.get("funcname"))[-1].lower() != "set_config":
+            return
+        args = [a.get("A_Const", {}) for a in call.get("args") or ()]
+        if len(args) != 3 or "sval" not in args[0] or "sval" not in args[1]:
+            return
+        yield ops.SetSetting(
+            name=str(args[0]["sval"].get("sval", "")).lower(),
+            value=str(args[1]["sval"].get("sval", "")),
+            local=bool(args[2].get("boolval", {}).get("boolval")),
+            span=self.span,
+        )
+
     def _TransactionStmt(self, n: Node) -> Iterator[ops.Op]:
         action = _TRANSACTION_ACTIONS.get(str(n.get("kind", "TRANS_STMT_BEGIN")))
         if action is not None:

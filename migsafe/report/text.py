@@ -41,25 +41,27 @@ def _fixed(f: Finding, text: str, colour: bool) -> list[str]:
     return shown
 
 
-def render(result: Result, texts: dict[str, str], colour: bool) -> str:
+def render(result: Result, texts: dict[tuple[str, bool], str], colour: bool) -> str:
+    """``texts`` maps (path, is a down migration) to the text that migration was read from:
+    for a file holding both directions (dbmate) each has its own, the other half blanked."""
     lines: list[str] = []
     for err in result.errors:
-        head = f"{err.path}:{err.line}:{err.column}: {err.message}"
-        lines.append(click.style(head, fg="red", bold=True) if colour else head)
+        lines.append(click.style(str(err), fg="red", bold=True) if colour else str(err))
     for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
         label = f"{f.severity.value}[{f.rule}]"
         if colour:
             label = click.style(label, fg=_COLOURS[f.severity], bold=True)
         down = " (down migration)" if f.down else ""
         lines.append(f"{f.path}:{f.span.line}:{f.span.column}: {label}{down} {f.message}")
-        if f.path in texts:
-            lines.extend(_snippet(source_text(texts[f.path]), f, colour))
+        text = texts.get((f.path, f.down))
+        if text is not None:
+            lines.extend(_snippet(source_text(text), f, colour))
         gutter = " " * len(str(f.span.line))
         lines.append(f"{gutter} = help: {f.help}")
         if f.fix is not None:
             lines.append(f"{gutter} = fix: {f.fix.description}")
-            if f.path in texts:
-                lines.extend(_fixed(f, texts[f.path], colour))
+            if text is not None:
+                lines.extend(_fixed(f, text, colour))
         lines.append("")
     lines.append(summary(result))
     return "\n".join(lines)

@@ -252,20 +252,46 @@ def walk(directory: Path, excluded: Iterable[str] = ()) -> Iterator[Path]:
                     yield p
 
 
-def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[Migration]:
+def discover(
+    paths: Iterable[Path], exclude: Iterable[str] = (), errors: list[SourceError] | None = None
+) -> list[Migration]:
     """Migrations from the given files and folders. Folders are ordered as their tool
-    applies them; files named on the command line keep the order they were given in."""
+    applies them; files named on the command line keep the order they were given in.
+
+    A path that cannot be read raises :class:`SourceError`, or, when ``errors`` is given,
+    is recorded there while the other paths are still read.
+    """
     result: list[Migration] = []
     excluded = tuple(exclude)
     for index, path in enumerate(paths):
-        if path.is_dir():
-            found: list[Migration] = []
-            for f in walk(path, excluded):
-                found.extend(classify(f, _display(f)))
-            found.sort(key=lambda m: m.key)
-            result.extend(found)
-        elif path.exists() or not path.suffix or path.suffix.lower() == ".sql":
-            result.extend(classify(path, _display(path), (index,)))
-        else:
-            raise SourceError(str(path), "no such file or directory")
+        try:
+            result.extend(_from_path(path, index, excluded, errors))
+        except SourceError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
     return result
+
+
+def _from_path(
+    path: Path, index: int, excluded: tuple[str, ...], errors: list[SourceError] | None
+) -> list[Migration]:
+    if not path.is_dir():
+        if path.exists() or not path.suffix or path.suffix.lower() == ".sql":
+            return classify(path, _display(path), (index,))
+        raise SourceError(str(path), "no such file or directory")
+    found: list[Migration] = []
+    files = list(walk(path, excluded))
+    if not files:
+        raise SourceError(
+            _display(path), "no .sql files here (the folder is empty, or all of it is excluded)"
+        )
+    for f in files:
+        try:
+            found.extend(classify(f, _display(f)))
+        except SourceError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    found.sort(key=lambda m: m.key)
+    return found
