@@ -415,7 +415,7 @@ def test_empty_and_comment_only_files(tmp_path: Path, text: str) -> None:
 
 def test_empty_folder_is_an_error_not_a_silent_pass(tmp_path: Path) -> None:
     (tmp_path / "nothing").mkdir()
-    with pytest.raises(SourceError, match="no .sql files here"):
+    with pytest.raises(SourceError, match=r"no \.sql files here"):
         discover([tmp_path / "nothing"])
     errors: list[SourceError] = []
     (tmp_path / "one.sql").write_text("SELECT 1;\n", encoding="utf-8")

@@ -901,7 +901,7 @@ class _Builder:
 
     def _SelectStmt(self, n: Node) -> Iterator[ops.Op]:
         """``SELECT set_config('lock_timeout', '2s', false)`` sets a setting like SET does."""
-        targets = n.get("targetList") or ()
+        targets: list[Node] = n.get("targetList") or []
         if len(targets) != 1 or n.get("fromClause"):
             return
         call = targets[0].get("ResTarget", {}).get("val", {}).get("FuncCall")
