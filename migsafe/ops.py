@@ -238,6 +238,7 @@ class DropIndex(Op):
     indexes: tuple[str, ...]
     concurrently: bool = False
     if_exists: bool = False
+    cascade: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -681,6 +681,7 @@ class _Builder:
                 indexes=names,
                 concurrently=bool(n.get("concurrent")),
                 if_exists=if_exists,
+                cascade=cascade,
                 span=span,
             )
         elif kind == "OBJECT_SCHEMA":

@@ -61,6 +61,11 @@ def rule(
     return register
 
 
+def quoted(name: str) -> str:
+    """A relation or column name as messages show it."""
+    return f'"{name}"'
+
+
 def all_rules() -> dict[str, Rule]:
     """Every registered rule; importing all families here, whichever were imported first."""
     import importlib

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from migsafe import locks, ops
 from migsafe.findings import Edit, Fix, Severity
 from migsafe.ops import bare
-from migsafe.rules import Violation, rule
+from migsafe.rules import Violation, quoted, rule
 
 if TYPE_CHECKING:
     from migsafe.analysis import Context
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 _CREATE_INDEX = re.compile(r"\ACREATE\s+(?:UNIQUE\s+)?INDEX\s+", re.I)
 _DROP_INDEX = re.compile(r"\ADROP\s+INDEX\s+", re.I)
 _REINDEX = re.compile(r"\AREINDEX\s+(?:\([^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE)\s+", re.I)
-_CASCADE = re.compile(r"\bCASCADE\b", re.I)
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'
 
 
 def _blocks(mode: str) -> str:
@@ -72,7 +67,8 @@ def require_concurrent_index(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         return
     mode = ctx.effect.locks.get(op.table, locks.SHARE)
     yield Violation(
-        f"CREATE INDEX on {_q(op.table)} takes {mode} and {_blocks(mode)} while the index builds",
+        f"CREATE INDEX on {quoted(op.table)} takes {mode} and {_blocks(mode)} while the index "
+        "builds",
         fix=_add_concurrently(ctx, _CREATE_INDEX),
     )
 
@@ -92,10 +88,10 @@ def require_concurrent_index_drop(op: ops.Op, ctx: Context) -> Iterator[Violatio
         return
     mode = ctx.effect.locks.get(existing[0], locks.ACCESS_EXCLUSIVE)
     owner = _table_of(ctx, existing[0])
-    table = f"its table {_q(owner)}" if owner != existing[0] else "its table"
-    single = len(op.indexes) == 1 and not _CASCADE.search(ctx.statement.sql)
+    table = f"its table {quoted(owner)}" if owner != existing[0] else "its table"
+    single = len(op.indexes) == 1 and not op.cascade
     yield Violation(
-        f"DROP INDEX {_q(existing[0])} takes {mode} on the index and {table}, which "
+        f"DROP INDEX {quoted(existing[0])} takes {mode} on the index and {table}, which "
         f"{_blocks(mode)} until it is dropped",
         fix=_add_concurrently(ctx, _DROP_INDEX) if single else None,
     )
@@ -115,7 +111,7 @@ def require_concurrent_reindex(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         return
     mode = ctx.effect.locks.get(op.name)
     held = f"takes {mode} and {_blocks(mode)}" if mode else "locks each table it rebuilds"
-    message = f"REINDEX {op.target.upper()} {_q(op.name)} {held} until the rebuild finishes"
+    message = f"REINDEX {op.target.upper()} {quoted(op.name)} {held} until the rebuild finishes"
     if ctx.pg_version < 12:
         yield Violation(
             message,
@@ -160,11 +156,11 @@ def constraint_missing_not_valid(op: ops.Op, ctx: Context) -> Iterator[Violation
     if c.kind not in ("foreign_key", "check") or c.not_valid:
         return
     kind = "FOREIGN KEY" if c.kind == "foreign_key" else "CHECK"
-    label = f"{kind} constraint {_q(c.name)}" if c.name else f"{kind} constraint"
+    label = f"{kind} constraint {quoted(c.name)}" if c.name else f"{kind} constraint"
     mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
-    locked = _q(op.table)
+    locked = quoted(op.table)
     if c.ref_table:
-        locked += f" and {_q(c.ref_table)}"
+        locked += f" and {quoted(c.ref_table)}"
     help_text = None
     if _inline(ctx, c):
         help_text = (
@@ -172,7 +168,7 @@ def constraint_missing_not_valid(op: ops.Op, ctx: Context) -> Iterator[Violation
             "ADD CONSTRAINT ... NOT VALID, and VALIDATE CONSTRAINT in a separate transaction."
         )
     yield Violation(
-        f"Adding {label} to {_q(op.table)} checks every existing row while holding {mode} on "
+        f"Adding {label} to {quoted(op.table)} checks every existing row while holding {mode} on "
         f"{locked}, which {_blocks(mode)}",
         fix=_not_valid_fix(ctx, c),
         help=help_text,
@@ -202,7 +198,7 @@ def unique_constraint_without_index(op: ops.Op, ctx: Context) -> Iterator[Violat
             "the table is new or small, or in a maintenance window."
         )
     yield Violation(
-        f"Adding a {kind} constraint to {_q(op.table)} builds its index while holding {mode}, "
+        f"Adding a {kind} constraint to {quoted(op.table)} builds its index while holding {mode}, "
         f"which {_blocks(mode)} for the whole build",
         help=help_text,
     )
@@ -228,8 +224,8 @@ def set_not_null_scan(op: ops.Op, ctx: Context) -> Iterator[Violation]:
             "upgrade to 12+ first."
         )
     yield Violation(
-        f"SET NOT NULL on {_q(op.table)}.{_q(op.column)} scans every row while holding {mode}, "
-        f"which {_blocks(mode)}",
+        f"SET NOT NULL on {quoted(op.table)}.{quoted(op.column)} scans every row while holding "
+        f"{mode}, which {_blocks(mode)}",
         help=help_text,
     )
 
@@ -247,7 +243,7 @@ def column_type_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         return
     old = ctx.schema.column_type(op.table, op.column)
     mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
-    column = f"{_q(op.table)}.{_q(op.column)}"
+    column = f"{quoted(op.table)}.{quoted(op.column)}"
     if old is None and op.using is None:
         # The column was created outside the migrations migsafe has read: the change is
         # free only if the old type is binary coercible to the new one, which it cannot see.
@@ -289,7 +285,7 @@ def add_column_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         return
     mode = ctx.effect.locks.get(op.table, locks.ACCESS_EXCLUSIVE)
     yield Violation(
-        f"Adding column {_q(op.column.name)} to {_q(op.table)} rewrites the table while "
+        f"Adding column {quoted(op.column.name)} to {quoted(op.table)} rewrites the table while "
         f"holding {mode} because {_rewrite_cause(op.column)}",
         span=op.column.span,
     )
@@ -332,7 +328,7 @@ def table_rewrite(op: ops.Op, ctx: Context) -> Iterator[Violation]:
             continue
         mode = ctx.effect.locks.get(table, locks.ACCESS_EXCLUSIVE)
         yield Violation(
-            f"{label} rewrites all of {_q(table)} while holding {mode}, which {_blocks(mode)}"
+            f"{label} rewrites all of {quoted(table)} while holding {mode}, which {_blocks(mode)}"
         )
 
 
@@ -354,9 +350,9 @@ def require_lock_timeout(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if not blocking:
         return
     relation, mode = max(blocking, key=lambda pair: locks.STRENGTH[pair[1]])
-    table = _q(_table_of(ctx, relation))
+    table = quoted(_table_of(ctx, relation))
     yield Violation(
-        f"The statement takes {mode} on {_q(relation)} with no lock_timeout set, so while it "
+        f"The statement takes {mode} on {quoted(relation)} with no lock_timeout set, so while it "
         f"waits for that lock every new query on {table} waits behind it",
         fix=_set_lock_timeout_before(ctx),
     )
@@ -381,17 +377,17 @@ def _slow_work(ctx: Context) -> str | None:
     for o in ctx.statement.ops:
         match o:
             case ops.Update() | ops.Delete() if not ctx.is_new(o.table):
-                return f"{o.kind.upper()} on {_q(o.table)}"
+                return f"{o.kind.upper()} on {quoted(o.table)}"
             case ops.Insert(from_query=True) if not ctx.is_new(o.table):
-                return f"INSERT ... SELECT into {_q(o.table)}"
+                return f"INSERT ... SELECT into {quoted(o.table)}"
             case ops.CreateIndex() if not ctx.is_new(o.table):
-                return f"The index build on {_q(o.table)}"
+                return f"The index build on {quoted(o.table)}"
     for relation in ctx.statement_effect.rewrites:
         if not _on_new(ctx, relation):
-            return f"The rewrite of {_q(relation)}"
+            return f"The rewrite of {quoted(relation)}"
     for relation in ctx.statement_effect.scans:
         if not _on_new(ctx, relation):
-            return f"The full scan of {_q(relation)}"
+            return f"The full scan of {quoted(relation)}"
     return None
 
 
@@ -417,6 +413,6 @@ def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     relation, mode, statement = max(held, key=lambda h: (locks.STRENGTH[h[1]], -h[2].span.start))
     blocked = "reads and writes" if mode in locks.BLOCKS_READS else "writes"
     yield Violation(
-        f"{work} runs while this transaction holds {mode} on {_q(relation)} (taken on line "
-        f"{statement.span.line}), so {blocked} on {_q(relation)} wait until it commits"
+        f"{work} runs while this transaction holds {mode} on {quoted(relation)} (taken on line "
+        f"{statement.span.line}), so {blocked} on {quoted(relation)} wait until it commits"
     )

@@ -12,14 +12,10 @@ from typing import TYPE_CHECKING
 from migsafe import locks, ops
 from migsafe.findings import Severity
 from migsafe.ops import Statement, bare
-from migsafe.rules import Violation, rule
+from migsafe.rules import Violation, quoted, rule
 
 if TYPE_CHECKING:
     from migsafe.analysis import Context
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'
 
 
 def _is_begin(statement: Statement) -> bool:
@@ -30,13 +26,13 @@ def _is_begin(statement: Statement) -> bool:
 def _concurrent_label(op: ops.Op) -> str | None:
     match op:
         case ops.CreateIndex(concurrently=True):
-            return f"CREATE INDEX CONCURRENTLY on {_q(op.table)}"
+            return f"CREATE INDEX CONCURRENTLY on {quoted(op.table)}"
         case ops.DropIndex(concurrently=True):
-            return f"DROP INDEX CONCURRENTLY {', '.join(map(_q, op.indexes))}"
+            return f"DROP INDEX CONCURRENTLY {', '.join(map(quoted, op.indexes))}"
         case ops.Reindex(concurrently=True):
-            return f"REINDEX CONCURRENTLY of {_q(op.name)}"
+            return f"REINDEX CONCURRENTLY of {quoted(op.name)}"
         case ops.DetachPartition(concurrently=True):
-            return f"DETACH PARTITION {_q(op.partition)} CONCURRENTLY"
+            return f"DETACH PARTITION {quoted(op.partition)} CONCURRENTLY"
     return None
 
 
@@ -94,7 +90,7 @@ def validate_in_same_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation
         return
     mode = locks.effect(added, ctx.pg_version).locks.get(added.table, locks.ACCESS_EXCLUSIVE)
     yield Violation(
-        f"VALIDATE CONSTRAINT {_q(op.name)} on {_q(op.table)} runs in the transaction that "
+        f"VALIDATE CONSTRAINT {quoted(op.name)} on {quoted(op.table)} runs in the transaction that "
         f"added it NOT VALID on line {added.span.line}, so the {mode} taken there stays held "
         "through the validating scan"
     )
@@ -119,7 +115,7 @@ def _first_use(ctx: Context, value: str) -> Statement | None:
 def enum_value_in_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if not isinstance(op, ops.AddEnumValue) or not ctx.in_transaction:
         return
-    added = f"Adding {_literal(op.value)} to enum {_q(op.type_name)}"
+    added = f"Adding {_literal(op.value)} to enum {quoted(op.type_name)}"
     if ctx.pg_version < 12:
         yield Violation(
             f"{added} inside {_which_transaction(ctx)} fails on PostgreSQL {ctx.pg_version}, "
@@ -128,10 +124,8 @@ def enum_value_in_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         return
     user = _first_use(ctx, op.value)
     if user is None:
-        yield Violation(
-            f"{added} inside {_which_transaction(ctx)} leaves the value unusable until that "
-            "transaction commits"
-        )
+        # From PostgreSQL 12 on, adding the value in a transaction is fine as long as nothing
+        # in the same transaction uses it.
         return
     yield Violation(
         f"{added} inside {_which_transaction(ctx)} makes the statement on line "
