@@ -109,8 +109,8 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
     levels = data.get("severity") or {}
     if not isinstance(levels, dict):
         raise ConfigError(
-            f"{where}: severity must be a table of rule id = \"error\" | \"warning\" | "
-            f"\"off\", got {levels!r}"
+            f'{where}: severity must be a table of rule id = "error" | "warning" | '
+            f'"off", got {levels!r}'
         )
     for rule_id, level in levels.items():
         check_rule_ids([rule_id], f"{where}: severity", known_rules)

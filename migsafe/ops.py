@@ -114,6 +114,7 @@ class CreateTable(Op):
     constraints: tuple[ConstraintDef, ...] = ()
     if_not_exists: bool = False
     partition_of: str | None = None
+    partitioned: bool = False
     as_query: bool = False
 
 
@@ -231,6 +232,7 @@ class CreateIndex(Op):
     unique: bool = False
     concurrently: bool = False
     if_not_exists: bool = False
+    only: bool = False  # ON ONLY a partitioned table: an invalid index on the parent alone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,6 +309,7 @@ class AlterTableOther(Op):
 
     table: str
     subcommand: str
+    referenced: str | None = None  # the parent of INHERIT / NO INHERIT
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -46,6 +46,7 @@ class Table:
     name: str
     columns: dict[str, ColumnState] = field(default_factory=dict)
     constraints: dict[str, ConstraintState] = field(default_factory=dict)
+    partitioned: bool = False
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Schema:
         """Independent copy: states are immutable, so copying the containers suffices."""
         return Schema(
             tables={
-                k: Table(t.name, dict(t.columns), dict(t.constraints))
+                k: Table(t.name, dict(t.columns), dict(t.constraints), t.partitioned)
                 for k, t in self.tables.items()
             },
             indexes=dict(self.indexes),
@@ -113,7 +114,7 @@ class Schema:
                 key = bare(op.table)
                 if op.if_not_exists and key in self.tables:
                     return
-                table = Table(key)
+                table = Table(key, partitioned=op.partitioned)
                 for col in op.columns:
                     table.columns[col.name] = ColumnState(
                         col.name, col.type, col.not_null, col.default

@@ -69,6 +69,37 @@ CREATE UNIQUE INDEX mv_id ON mv (id);
 """
 
 
+TYPES = """
+CREATE TABLE tc (
+    c char(5), vb varbit(5), tx text, ts timestamp(3), tz timestamptz(3),
+    iv interval(3), tm time(3), ci cidr, vc varchar(5), nu numeric(6, 2)
+);
+INSERT INTO tc VALUES ('a', B'101', 'x', now(), now(), '1 day', '10:00',
+    '10.0.0.0/8', 'v', 1.5);
+"""
+# (column, new type, changed without a rewrite): each checked against relfilenode.
+TYPE_CHANGES = (
+    ("c", "text", False),
+    ("c", "varchar(10)", False),
+    ("c", "char(10)", False),
+    ("vb", "varbit(10)", True),
+    ("vb", "varbit", True),
+    ("vb", "varbit(3)", False),
+    ("tx", "varchar", True),
+    ("tx", "varchar(10)", False),
+    ("ts", "timestamp(6)", True),
+    ("ts", "timestamp(1)", False),
+    ("tz", "timestamptz", True),
+    ("iv", "interval(6)", True),
+    ("tm", "time(6)", True),
+    ("ci", "inet", True),
+    ("vc", "text", True),
+    ("nu", "numeric(8, 2)", True),
+    ("nu", "numeric(8, 3)", False),
+    ("nu", "numeric", True),
+)
+
+
 @dataclass(frozen=True)
 class Case:
     behaviour: str
@@ -129,6 +160,15 @@ CASES: tuple[Case, ...] = (
     Case("rename_column", "ALTER TABLE t RENAME COLUMN x TO x2"),
     Case("alter_column_type", "ALTER TABLE t ALTER COLUMN x TYPE bigint"),
     Case("alter_column_type.binary_coercible", "ALTER TABLE t ALTER COLUMN s TYPE varchar(50)"),
+    *(
+        Case(
+            "alter_column_type.binary_coercible" if free else "alter_column_type",
+            f"ALTER TABLE tc ALTER COLUMN {column} TYPE {new_type}",
+            setup=TYPES,
+            id=f"type change[{column} -> {new_type}]",
+        )
+        for column, new_type, free in TYPE_CHANGES
+    ),
     Case(
         "alter_column_type.binary_coercible",
         "ALTER TABLE t ALTER COLUMN s TYPE text",
@@ -216,6 +256,41 @@ CASES: tuple[Case, ...] = (
         setup=BASE + "ALTER TABLE t ADD CONSTRAINT ck CHECK (x > 0);",
     ),
     Case("create_index", "CREATE INDEX i ON t (x)"),
+    Case("create_index.only", "CREATE INDEX pti ON ONLY pt (id)", setup=ATTACHED),
+    Case("alter_table.other", "ALTER TABLE t SET ACCESS METHOD heap"),
+    Case(
+        "alter_table.EnableReplicaTrig",
+        "ALTER TABLE t ENABLE REPLICA TRIGGER trg",
+        setup=BASE + TRIGGER,
+    ),
+    Case(
+        "alter_table.EnableAlwaysTrig",
+        "ALTER TABLE t ENABLE ALWAYS TRIGGER trg",
+        setup=BASE + TRIGGER,
+    ),
+    Case(
+        "alter_table.AddInherit", "ALTER TABLE c INHERIT t", setup=BASE + "CREATE TABLE c (LIKE t);"
+    ),
+    Case(
+        "alter_table.DropInherit",
+        "ALTER TABLE c NO INHERIT t",
+        setup=BASE + "CREATE TABLE c (x int) INHERITS (t);",
+    ),
+    Case(
+        "alter_index.other",
+        "ALTER INDEX t_x SET TABLESPACE pg_default",
+        setup=BASE + "CREATE INDEX t_x ON t (x);",
+    ),
+    Case(
+        "alter_index.SetRelOptions",
+        "ALTER INDEX t_x SET (fillfactor = 50)",
+        setup=BASE + "CREATE INDEX t_x ON t (x);",
+    ),
+    Case(
+        "alter_index.ResetRelOptions",
+        "ALTER INDEX t_x RESET (fillfactor)",
+        setup=BASE + "CREATE INDEX t_x ON t (x);",
+    ),
     Case(
         "create_index.concurrently",
         "CREATE INDEX CONCURRENTLY i ON t (x)",

@@ -526,6 +526,7 @@ class _Builder:
             constraints=tuple(constraints),
             if_not_exists=bool(n.get("if_not_exists")),
             partition_of=_rangevar(parents[0]) if n.get("partbound") and parents else None,
+            partitioned="partspec" in n,
             span=self.span,
         )
 
@@ -626,6 +627,10 @@ class _Builder:
                     concurrently=bool(part.get("concurrent")),
                     span=span,
                 )
+        elif t in ("AT_AddInherit", "AT_DropInherit"):
+            yield ops.AlterTableOther(
+                table=table, subcommand=t, referenced=_rangevar(definition), span=span
+            )
         else:
             yield ops.AlterTableOther(table=table, subcommand=t, span=span)
 
@@ -664,6 +669,7 @@ class _Builder:
             unique=bool(n.get("unique")),
             concurrently=bool(n.get("concurrent")),
             if_not_exists=bool(n.get("if_not_exists")),
+            only=not n.get("relation", {}).get("inh", False),
             span=self.span,
         )
 

@@ -63,9 +63,23 @@ def _add_concurrently(ctx: Context, keyword: re.Pattern[str]) -> Fix | None:
     "Use CREATE INDEX CONCURRENTLY, in a migration that does not run in a transaction.",
 )
 def require_concurrent_index(op: ops.Op, ctx: Context) -> Iterator[Violation]:
-    if not isinstance(op, ops.CreateIndex) or op.concurrently or ctx.is_new(op.table):
+    if not isinstance(op, ops.CreateIndex) or op.concurrently or op.only:
+        return
+    if ctx.is_new(op.table):
         return
     mode = ctx.effect.locks.get(op.table, locks.SHARE)
+    table = ctx.schema.table(op.table)
+    if table is not None and table.partitioned:
+        yield Violation(
+            f"CREATE INDEX on partitioned table {quoted(op.table)} builds the index on every "
+            f"partition under {mode}, which {_blocks(mode)}; PostgreSQL cannot build it "
+            "CONCURRENTLY on the parent",
+            help="Create the index ON ONLY the parent (an invalid index, built on nothing), "
+            "then CREATE INDEX CONCURRENTLY on each partition and ALTER INDEX <parent index> "
+            "ATTACH PARTITION <partition index> for each; the parent index becomes valid "
+            "once every partition's is attached.",
+        )
+        return
     yield Violation(
         f"CREATE INDEX on {quoted(op.table)} takes {mode} and {_blocks(mode)} while the index "
         "builds",
@@ -368,8 +382,9 @@ def _set_lock_timeout_before(ctx: Context) -> Fix:
     setting = "SET lock_timeout = '2s';"
     if indent.strip():
         return _insert(ctx, 0, setting + " ", "Set lock_timeout before it")
+    newline = "\r\n" if text[line_start:].split("\n", 1)[0].endswith("\r") else "\n"
     span = ctx.source.span(line_start, line_start)
-    return Fix("Set lock_timeout before it", (Edit(span, f"{indent}{setting}\n"),))
+    return Fix("Set lock_timeout before it", (Edit(span, f"{indent}{setting}{newline}"),))
 
 
 def _slow_work(ctx: Context) -> str | None:
@@ -402,15 +417,27 @@ def _slow_work(ctx: Context) -> str | None:
 def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if op is not ctx.statement.ops[0] or not ctx.in_transaction:
         return
+    dropped = {
+        bare(name) for st in ctx.earlier for o in st.ops if isinstance(o, ops.DropTable)
+        for name in o.tables
+    }  # fmt: skip
     held = [
         (relation, mode, statement)
         for relation, (mode, statement) in ctx.held.items()
-        if mode in locks.BLOCKS_WRITES and not _on_new(ctx, relation)
+        if mode in locks.BLOCKS_WRITES
+        and not _on_new(ctx, relation)
+        and bare(relation) not in dropped
     ]
     work = _slow_work(ctx) if held else None
     if work is None:
         return
-    relation, mode, statement = max(held, key=lambda h: (locks.STRENGTH[h[1]], -h[2].span.start))
+    # Name the lock on a table this statement works on, if one is held: that is the one
+    # its slowness keeps in place for longest.
+    touched = {bare(r) for r in ctx.statement_effect.locks}
+    relation, mode, statement = max(
+        held,
+        key=lambda h: (bare(h[0]) in touched, locks.STRENGTH[h[1]], -h[2].span.start),
+    )
     blocked = "reads and writes" if mode in locks.BLOCKS_READS else "writes"
     yield Violation(
         f"{work} runs while this transaction holds {mode} on {quoted(relation)} (taken on line "

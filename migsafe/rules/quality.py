@@ -199,3 +199,8 @@ def unknown_statement(op: Op, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             f"{op.statement}: migsafe has no model for this statement; check its locks by hand."
         )
+    elif isinstance(op, ops.AlterTableOther) and ctx.effect.behaviour.endswith(".other"):
+        yield Violation(
+            f"{op.subcommand}: migsafe has no model for this ALTER sub-command and assumes "
+            "ALTER TABLE's default AccessExclusiveLock; check its locks by hand."
+        )

@@ -54,9 +54,9 @@ def natural_key(text: str) -> tuple[object, ...]:
 def _read(path: Path) -> str:
     """The file's text. A UTF-8 byte order mark (left by some Windows editors) is dropped:
     PostgreSQL's parser would read it as part of the first word, and editors do not count
-    it as a column."""
+    it as a column. Line endings are kept as they are, so fixes can use the file's own."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise SourceError(str(path), "no such file or directory") from None
     except IsADirectoryError:
