@@ -136,88 +136,57 @@ def _flyway_in_transaction(path: Path) -> bool:
 def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> list[Migration]:
     """The migrations one SQL file holds: two for a dbmate file, one otherwise."""
     text = _read(path)
-    name = path.name
-    parent_key = natural_key(str(path.parent))
     if _DBMATE_MARK.search(text):
-        return _dbmate(path, display, text, (*base_key, 1, parent_key, natural_key(name)))
-    if (m := _FLYWAY.match(name)) is not None:
-        version = tuple(int(p) for p in re.split(r"[._]", m.group("version")))
-        direction: Direction = "up" if m.group("prefix").upper() == "V" else "down"
-        return [
-            Migration(
-                path=path,
-                display=display,
-                text=text,
-                direction=direction,
-                layout="flyway",
-                in_transaction=_flyway_in_transaction(path),
-                # Flyway scans a location recursively and orders by version alone, so
-                # the folder only breaks ties.
-                key=(*base_key, 0, version, 0 if direction == "up" else 1, parent_key),
-            )
-        ]
-    if (m := _FLYWAY_REPEATABLE.match(name)) is not None:
-        return [
-            Migration(
-                path=path,
-                display=display,
-                text=text,
-                layout="flyway",
-                in_transaction=_flyway_in_transaction(path),
-                key=(*base_key, 2, natural_key(m.group("desc")), 0, parent_key),
-            )
-        ]
-    if name.lower() in FOLDER_FILES and path.parent.name:
-        folder = path.parent
-        direction = "up" if FOLDER_FILES[name.lower()] == "up" else "down"
-        layout = "prisma" if name.lower() == "migration.sql" else "diesel"
-        in_tx = _diesel_in_transaction(folder) if layout == "diesel" else False
-        return [
-            Migration(
-                path=path,
-                display=display,
-                text=text,
-                direction=direction,
-                layout=layout,
-                in_transaction=in_tx,
-                single_query=layout == "prisma",
-                key=(
-                    *base_key,
-                    1,
-                    natural_key(str(folder.parent)),
-                    natural_key(folder.name),
-                    0 if direction == "up" else 1,
-                ),
-            )
-        ]
-    if (m := _UPDOWN.match(name)) is not None:
-        direction = "up" if m.group("dir").lower() == "up" else "down"
-        return [
-            Migration(
-                path=path,
-                display=display,
-                text=text,
-                direction=direction,
-                layout="golang",
-                single_query=True,
-                key=(
-                    *base_key,
-                    1,
-                    parent_key,
-                    natural_key(m.group("stem")),
-                    0 if direction == "up" else 1,
-                ),
-            )
-        ]
+        key = (*base_key, 1, natural_key(str(path.parent)), natural_key(path.name))
+        return _dbmate(path, display, text, key)
+    layout, direction, key, in_transaction = _layout(path)
     return [
         Migration(
             path=path,
             display=display,
             text=text,
-            layout="plain",
-            key=(*base_key, 1, parent_key, natural_key(name), 0),
+            direction=direction,
+            layout=layout,
+            in_transaction=in_transaction,
+            single_query=layout in ("golang", "prisma"),
+            key=(*base_key, *key),
         )
     ]
+
+
+def _layout(path: Path) -> tuple[str, Direction, tuple[object, ...], bool]:
+    """Layout, direction, sort key and whether the tool wraps the file in a transaction,
+    from the file's name and folder."""
+    name = path.name
+    parent_key = natural_key(str(path.parent))
+    key: tuple[object, ...]
+    if (m := _FLYWAY.match(name)) is not None:
+        version = tuple(int(p) for p in re.split(r"[._]", m.group("version")))
+        direction: Direction = "up" if m.group("prefix").upper() == "V" else "down"
+        # Flyway scans a location recursively and orders by version alone, so the folder
+        # only breaks ties.
+        key = (0, version, 0 if direction == "up" else 1, parent_key)
+        return "flyway", direction, key, _flyway_in_transaction(path)
+    if (m := _FLYWAY_REPEATABLE.match(name)) is not None:
+        key = (2, natural_key(m.group("desc")), 0, parent_key)
+        return "flyway", "up", key, _flyway_in_transaction(path)
+    if name.lower() in FOLDER_FILES and path.parent.name:
+        folder = path.parent
+        direction = "up" if FOLDER_FILES[name.lower()] == "up" else "down"
+        key = (
+            1,
+            natural_key(str(folder.parent)),
+            natural_key(folder.name),
+            0 if direction == "up" else 1,
+        )
+        if name.lower() == "migration.sql":
+            return "prisma", direction, key, False
+        return "diesel", direction, key, _diesel_in_transaction(folder)
+    if (m := _UPDOWN.match(name)) is not None:
+        direction = "up" if m.group("dir").lower() == "up" else "down"
+        key = (1, parent_key, natural_key(m.group("stem")), 0 if direction == "up" else 1)
+        return "golang", direction, key, False
+    return "plain", "up", (1, parent_key, natural_key(name), 0), False
 
 
 def _display(path: Path) -> str:
