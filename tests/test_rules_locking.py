@@ -455,3 +455,15 @@ def test_only_the_commit_that_ends_the_tool_transaction_is_reported() -> None:
 def test_validate_of_constraint_added_valid_is_silent() -> None:
     sql = f"BEGIN;\n{ADD.replace(' NOT VALID', '')}{VALIDATE}COMMIT;\n"
     assert findings(sql, "validate-in-same-transaction") == []
+
+
+def test_strong_lock_held_is_reported_once_per_held_lock() -> None:
+    sql = (
+        "BEGIN;\n"
+        "ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0);\n"
+        "UPDATE orders SET total = 1 WHERE total IS NULL;\n"
+        "UPDATE orders SET total = 2 WHERE total = 0;\n"
+        "COMMIT;\n"
+    )
+    result = lint_text(sql, Settings(select=frozenset({"strong-lock-held"})))
+    assert [f.span.line for f in result.findings] == [3]

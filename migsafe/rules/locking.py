@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from migsafe import locks, ops
 from migsafe.findings import Edit, Fix, Severity
-from migsafe.ops import bare
+from migsafe.ops import Statement, bare
 from migsafe.rules import Violation, quoted, rule
 
 if TYPE_CHECKING:
@@ -387,9 +387,9 @@ def _set_lock_timeout_before(ctx: Context) -> Fix:
     return Fix("Set lock_timeout before it", (Edit(span, f"{indent}{setting}{newline}"),))
 
 
-def _slow_work(ctx: Context) -> str | None:
-    """What makes the statement slow, on a table someone else may be using."""
-    for o in ctx.statement.ops:
+def _slow_ops(statement: Statement, ctx: Context) -> str | None:
+    """The data change or index build a statement does on a table others may be using."""
+    for o in statement.ops:
         match o:
             case ops.Update() | ops.Delete() if not ctx.is_new(o.table):
                 return f"{o.kind.upper()} on {quoted(o.table)}"
@@ -397,6 +397,14 @@ def _slow_work(ctx: Context) -> str | None:
                 return f"INSERT ... SELECT into {quoted(o.table)}"
             case ops.CreateIndex() if not ctx.is_new(o.table):
                 return f"The index build on {quoted(o.table)}"
+    return None
+
+
+def _slow_work(ctx: Context) -> str | None:
+    """What makes the statement slow, on a table someone else may be using."""
+    work = _slow_ops(ctx.statement, ctx)
+    if work is not None:
+        return work
     for relation in ctx.statement_effect.rewrites:
         if not _on_new(ctx, relation):
             return f"The rewrite of {quoted(relation)}"
@@ -438,6 +446,9 @@ def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         held,
         key=lambda h: (bare(h[0]) in touched, locks.STRENGTH[h[1]], -h[2].span.start),
     )
+    if any(statement.span.start < st.span.start and _slow_ops(st, ctx) for st in ctx.earlier):
+        # Reported already, at the first slow statement after the lock was taken.
+        return
     blocked = "reads and writes" if mode in locks.BLOCKS_READS else "writes"
     yield Violation(
         f"{work} runs while this transaction holds {mode} on {quoted(relation)} (taken on line "
