@@ -5,18 +5,21 @@
 - ``any_pg_server`` / ``any_pg_database``: the same, parametrized over every server available
   here (``default`` and ``pgserver``, the embedded PostgreSQL 16 wheel).
 
-Servers are found by :mod:`pgfixtures` (next to this file); when none can be had, the tests
-skip with the reason.
+Servers are found by :mod:`pgfixtures` (next to this file) with the providers of
+``migsafe trace``; when none can be had, the tests skip with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pgfixtures
 import pytest
-from pgfixtures import Server, Unavailable
+
+from migsafe.db.ephemeral import Server, Unavailable, pgserver_cluster, scratch_on
 
 SERVER_KINDS = ("default", "pgserver")
 
@@ -27,25 +30,23 @@ class Database:
     server: Server
 
 
-def _start(kind: str) -> Server:
+def _start(kind: str) -> AbstractContextManager[Server]:
     # Clusters live under the system temp directory, not pytest's tmp_path: as root the
     # server runs as another user, who cannot enter /tmp/pytest-of-root (mode 0700).
     if kind == "default":
         return pgfixtures.default_server()
-    return pgfixtures.pgserver_server()
+    return pgserver_cluster()
 
 
 def _server_fixture(kind: str) -> object:
     @pytest.fixture(scope="session", name=f"pg_{kind}_server_info")
     def fixture() -> Iterator[Server]:
-        try:
-            server = _start(kind)
-        except Unavailable as exc:
-            pytest.skip(f"PostgreSQL ({kind}) not available: {exc}")
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                server = stack.enter_context(_start(kind))
+            except Unavailable as exc:
+                pytest.skip(f"PostgreSQL ({kind}) not available: {exc}")
             yield server
-        finally:
-            server.close()
 
     return fixture
 
@@ -63,7 +64,7 @@ def pg_server(pg_default_server_info: Server) -> str:
 @pytest.fixture(scope="module")
 def pg_database(pg_default_server_info: Server) -> Iterator[str]:
     """DSN to a fresh database on the default server, dropped after the module."""
-    with pgfixtures.fresh_database(pg_default_server_info) as dsn:
+    with scratch_on(pg_default_server_info, "migsafe_test") as dsn:
         yield dsn
 
 
@@ -76,5 +77,5 @@ def any_pg_server(request: pytest.FixtureRequest) -> Server:
 
 @pytest.fixture(scope="module")
 def any_pg_database(any_pg_server: Server) -> Iterator[Database]:
-    with pgfixtures.fresh_database(any_pg_server) as dsn:
+    with scratch_on(any_pg_server, "migsafe_test") as dsn:
         yield Database(dsn, any_pg_server)
