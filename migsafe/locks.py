@@ -102,6 +102,8 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "add_constraint.exclude": ((11, Row(AE, scan=True)),),
     "validate_constraint": ((11, Row(SUE, scan=True)),),
     "drop_constraint": ((11, Row(AE)),),
+    # Removing the foreign key's triggers from the referenced table locks it exclusively too.
+    "drop_constraint.foreign_key": ((11, Row(AE, referenced=AE)),),
     "create_index": ((11, Row(SHARE, scan=True)),),
     "create_index.concurrently": ((11, Row(SUE, scan=True)),),
     "create_index.only": ((11, Row(SHARE)),),
@@ -110,6 +112,8 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "reindex.index": ((11, Row(AE, rewrite=True)),),
     "reindex.table": ((11, Row(SHARE, scan=True)),),
     "reindex.concurrently": ((12, Row(SUE, scan=True)),),
+    # The table is read, not the index named; it is not named, so nothing is claimed for it.
+    "reindex.index_concurrently": ((12, Row(SUE)),),
     "rename_index": ((11, Row(AE)), (12, Row(SUE))),
     "set_storage_params": ((11, Row(SUE)),),
     "set_logged": ((11, Row(AE, rewrite=True, scan=True)),),
@@ -133,6 +137,8 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "comment": ((11, Row(SUE)),),
     "lock_table": ((11, Row(None)),),
     "insert": ((11, Row(ROW_EXCLUSIVE)),),
+    # INSERT ... SELECT reads whatever its query reads, the target table included.
+    "insert.from_query": ((11, Row(ROW_EXCLUSIVE, scan=None)),),
     "update": ((11, Row(ROW_EXCLUSIVE, scan=True)),),
     "update.where": ((11, Row(ROW_EXCLUSIVE, scan=None)),),
     "delete": ((11, Row(ROW_EXCLUSIVE, scan=True)),),
@@ -285,7 +291,9 @@ def _behaviour(op: ops.Op, schema: Schema | None) -> str | None:
             return "drop_index.concurrently" if op.concurrently else "drop_index"
         case ops.Reindex():
             if op.concurrently:
-                return "reindex.concurrently"
+                return (
+                    "reindex.index_concurrently" if op.target == "index" else "reindex.concurrently"
+                )
             return "reindex.index" if op.target == "index" else "reindex.table"
         case ops.Vacuum():
             return "vacuum.full" if op.full else "vacuum"
@@ -297,6 +305,10 @@ def _behaviour(op: ops.Op, schema: Schema | None) -> str | None:
                 if op.concurrently
                 else "refresh_materialized_view"
             )
+        case ops.DropConstraint():
+            return "drop_constraint.foreign_key" if _dropped_reference(op, schema) else op.kind
+        case ops.Insert():
+            return "insert.from_query" if op.from_query else "insert"
         case ops.Update() | ops.Delete():
             return f"{op.kind}.where" if op.has_where else op.kind
         case ops.DropObject():
@@ -320,8 +332,15 @@ def _behaviour(op: ops.Op, schema: Schema | None) -> str | None:
     return op.kind if op.kind in MODEL else None
 
 
-def _targets(op: ops.Op) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(relations the op works on, relations it references), as written."""
+def _dropped_reference(op: ops.DropConstraint, schema: Schema | None) -> str | None:
+    """The table a dropped constraint references, when the schema knows it as a foreign key."""
+    c = schema.constraint(op.table, op.name) if schema is not None else None
+    return c.ref_table if c is not None and c.kind == "foreign_key" else None
+
+
+def _targets(op: ops.Op, schema: Schema | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(relations the op works on, relations it references), as written (a dropped foreign
+    key's referenced table as the schema model knows it)."""
     match op:
         case ops.CreateTable():
             if op.partition_of:
@@ -354,6 +373,9 @@ def _targets(op: ops.Op) -> tuple[tuple[str, ...], tuple[str, ...]]:
             return (op.table,), (parent,)
         case ops.Cluster():
             return ((op.table,) if op.table else ()), ()
+        case ops.DropConstraint():
+            ref = _dropped_reference(op, schema)
+            return (op.table,), ((ref,) if ref else ())
     table = getattr(op, "table", None)
     return ((table,) if isinstance(table, str) and table else ()), ()
 
@@ -368,7 +390,7 @@ def effect(op: ops.Op, version: int = DEFAULT_VERSION, schema: Schema | None = N
     if behaviour is None:
         return Effect(behaviour=op.kind)
     row = row_for(behaviour, version)
-    targets, referenced = _targets(op)
+    targets, referenced = _targets(op, schema)
     lock = row.lock
     if isinstance(op, ops.LockTable):
         lock = op.mode

@@ -13,7 +13,9 @@ for the server's major version, and compared with what the server does:
   run in a transaction). Relations whose scan the model leaves unclaimed (``scan=None``) are
   not compared.
 
-Statements that run in a transaction are rolled back. The others (CONCURRENTLY, VACUUM) run in
+Statements that run in a transaction are observed by :func:`migsafe.db.observe.observe`, as
+``migsafe trace`` observes them (each case works in a schema of its own, so committing is
+harmless). The others (CONCURRENTLY, VACUUM) run in
 autocommit on one connection while blocker connections hold locks that make them wait; a
 watcher connection reads ``pg_locks`` for the statement's backend (granted or not) each time
 it is blocked, then releases the blocker it waits for, until the statement finishes. Every
@@ -38,6 +40,7 @@ from pgfixtures import Conn, Server, connect, temp_tablespace
 from psycopg import sql
 
 from migsafe import locks
+from migsafe.db import observe
 from migsafe.parse.postgres import parse
 from migsafe.schema import Schema
 
@@ -255,6 +258,19 @@ CASES: tuple[Case, ...] = (
         "ALTER TABLE t DROP CONSTRAINT ck",
         setup=BASE + "ALTER TABLE t ADD CONSTRAINT ck CHECK (x > 0);",
     ),
+    Case(
+        "drop_constraint.foreign_key",
+        "ALTER TABLE t DROP CONSTRAINT fk",
+        setup=BASE + PARENT + "ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (x) REFERENCES p (id);",
+        names=("t", "p"),
+    ),
+    Case(
+        "drop_constraint.foreign_key",
+        "ALTER TABLE t DROP CONSTRAINT t_x_fkey",
+        setup=PARENT + BASE.replace("x int,", "x int REFERENCES p (id),"),
+        names=("t", "p"),
+        id="drop_constraint.foreign_key[default name]",
+    ),
     Case("create_index", "CREATE INDEX i ON t (x)"),
     Case("create_index.only", "CREATE INDEX pti ON ONLY pt (id)", setup=ATTACHED),
     Case("alter_table.other", "ALTER TABLE t SET ACCESS METHOD heap"),
@@ -313,6 +329,13 @@ CASES: tuple[Case, ...] = (
         concurrent=True,
         blockers=("INSERT INTO t VALUES (100, 100, 'w', 'w')",),
     ),
+    Case(
+        "reindex.index_concurrently",
+        "REINDEX INDEX CONCURRENTLY i",
+        setup=BASE + "CREATE INDEX i ON t (x);",
+        concurrent=True,
+        blockers=("INSERT INTO t VALUES (100, 100, 'w', 'w')",),
+    ),
     Case("rename_index", "ALTER INDEX i RENAME TO i2", setup=BASE + "CREATE INDEX i ON t (x);"),
     Case("set_storage_params", "ALTER TABLE t SET (fillfactor = 70)"),
     Case("set_logged", "ALTER TABLE t SET UNLOGGED"),
@@ -364,6 +387,7 @@ CASES: tuple[Case, ...] = (
     Case("comment", "COMMENT ON COLUMN t.x IS 'hello'", id="comment[column]"),
     Case("lock_table", "LOCK TABLE t IN SHARE MODE"),
     Case("insert", "INSERT INTO t VALUES (100, 1, 'a', 'b')"),
+    Case("insert.from_query", "INSERT INTO t SELECT id + 100, x, s, v FROM t"),
     Case("update", "UPDATE t SET x = x + 1"),
     Case("update.where", "UPDATE t SET x = 0 WHERE id = 1"),
     Case("delete", "DELETE FROM t"),
@@ -458,7 +482,9 @@ def test_case_exercises_its_behaviour(case: Case) -> None:
     assert case.behaviour in effect.behaviour.split("+"), effect.behaviour
 
 
-# -- the observation --------------------------------------------------------------------------
+# -- the observation ---------------------------------------------------------------------------
+# Reading locks, relfilenodes and scan counters is the library's (migsafe.db.observe), shared
+# with `migsafe trace`; what stays here is choosing the relations and the blocker technique.
 
 
 @dataclass
@@ -466,11 +492,6 @@ class Observation:
     locks: dict[str, str]
     rewrites: set[str]
     scans: set[str]
-
-
-def _strongest(modes: dict[str, str], name: str, mode: str) -> None:
-    if mode in locks.STRENGTH:  # relation locks only; ignore e.g. SIReadLock
-        modes[name] = locks.stronger(modes.get(name), mode) or mode
 
 
 def named_relations(conn: Conn, case: Case, schema_name: str) -> dict[str, int]:
@@ -488,76 +509,24 @@ def named_relations(conn: Conn, case: Case, schema_name: str) -> dict[str, int]:
     return {n: oid for n, oid in existing.items() if n in words}
 
 
-def _relfilenodes(conn: Conn, oids: list[int]) -> dict[int, int]:
-    rows = conn.execute(
-        "SELECT oid::int, relfilenode::int FROM pg_class WHERE oid = ANY(%s)", [oids]
-    ).fetchall()
-    return {int(o): int(f) for o, f in rows}
-
-
-def observe_in_transaction(dsn: str, case: Case, statement: str, schema: str) -> Observation:
+def observe_in_transaction(
+    dsn: str, case: Case, statement: str, schema: str, version: int
+) -> Observation:
+    """The statement observed by the library (in a transaction, committed: the case's schema
+    is its own), restricted to the relations it names."""
     with connect(dsn, autocommit=True) as conn:
         _bounded(conn)
         conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
         names = named_relations(conn, case, schema)
-        by_oid = {oid: name for name, oid in names.items()}
-        oids = list(by_oid)
-        conn.execute("BEGIN")
-        try:
-            files = _relfilenodes(conn, oids)
-            scans = _xact_scans(conn, oids)
-            conn.execute(statement)
-            held = conn.execute(
-                "SELECT relation::int, mode FROM pg_locks WHERE pid = pg_backend_pid()"
-                " AND locktype = 'relation' AND relation = ANY(%s)",
-                [oids],
-            ).fetchall()
-            files_after = _relfilenodes(conn, oids)
-            scans_after = _xact_scans(conn, oids)
-        finally:
-            conn.execute("ROLLBACK")
-    observed: dict[str, str] = {}
-    for oid, mode in held:
-        _strongest(observed, by_oid[int(oid)], str(mode))
+        seen = observe.observe(
+            conn, statement, {n: observe.quote_name(n) for n in names}, version=version
+        )
+    assert not seen.autocommit and seen.locks is not None
     return Observation(
-        locks=observed,
-        rewrites={by_oid[o] for o in oids if o in files_after and files_after[o] != files[o]},
-        scans={by_oid[o] for o in oids if _scanned(scans[o], scans_after[o])},
+        locks={n: m for n, m in seen.locks.items() if n in names},
+        rewrites={n for n in seen.rewrites if n in names},
+        scans={n for n in seen.scans if n in names},
     )
-
-
-def _xact_scans(conn: Conn, oids: list[int]) -> dict[int, tuple[int, int]]:
-    rows = conn.execute(
-        "SELECT o, pg_stat_get_xact_numscans(o)::int, pg_stat_get_xact_blocks_fetched(o)::int"
-        " FROM unnest(%s::oid[]) o",
-        [oids],
-    ).fetchall()
-    return {int(o): (int(n), int(b)) for o, n, b in rows}
-
-
-def _flushed_scans(conn: Conn, oids: list[int]) -> dict[int, tuple[int, int]]:
-    conn.execute("SELECT pg_stat_clear_snapshot()")
-    rows = conn.execute(
-        "SELECT o, pg_stat_get_numscans(o)::int, pg_stat_get_blocks_fetched(o)::int"
-        " FROM unnest(%s::oid[]) o",
-        [oids],
-    ).fetchall()
-    return {int(o): (int(n), int(b)) for o, n, b in rows}
-
-
-def _scanned(before: tuple[int, int], after: tuple[int, int]) -> bool:
-    """A sequential scan started and read at least one block of the relation. (TRUNCATE
-    rebuilds the indexes from the new, empty heap: a scan that reads nothing.)"""
-    return after[0] > before[0] and after[1] > before[1]
-
-
-def _flush_stats(conn: Conn, version: int) -> None:
-    """Make this backend's pending table stats visible to others. From PG 15 a forced flush
-    happens when the backend goes idle after pg_stat_force_next_flush()."""
-    if version >= 15:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-    else:  # the stats collector is asynchronous: give it time
-        time.sleep(0.7)
 
 
 def _bounded(conn: Conn) -> None:
@@ -575,7 +544,9 @@ def run_setup(dsn: str, schema: str, setup: str, version: int) -> None:
         conn.execute("BEGIN")
         conn.execute(setup)
         conn.execute("COMMIT")
-        _flush_stats(conn, version)  # the setup's own scans must not count as the statement's
+        observe.flush_stats(
+            conn, version
+        )  # the setup's own scans must not count as the statement's
 
 
 LOCKABLE_KINDS = ("r", "p", "v", "m", "f")  # relations LOCK TABLE accepts
@@ -624,8 +595,8 @@ def observe_concurrently(
             for name, oid in names.items()
             if kinds.get(oid) in LOCKABLE_KINDS
         ]
-        files = _relfilenodes(watcher, oids)
-        scans = _flushed_scans(watcher, oids)
+        files = observe.filenodes(watcher, oids)
+        scans = observe.flushed_scans(watcher, oids)
         pid = main.info.backend_pid
         observed: dict[str, str] = {}
         failure: list[BaseException] = []
@@ -652,12 +623,9 @@ def observe_concurrently(
                     time.sleep(0.005)
                     continue
                 waits += 1
-                for oid, mode in watcher.execute(
-                    "SELECT relation::int, mode FROM pg_locks WHERE pid = %s"
-                    " AND locktype = 'relation' AND relation = ANY(%s)",
-                    [pid, oids],
-                ).fetchall():
-                    _strongest(observed, by_oid[int(oid)], str(mode))
+                for oid, mode in observe.held_locks(watcher, pid, oids).items():
+                    name = by_oid[oid]
+                    observed[name] = locks.stronger(observed.get(name), mode) or mode
                 released = blockers.pop(ours[0])
                 released.execute("ROLLBACK")
                 released.close()
@@ -665,13 +633,13 @@ def observe_concurrently(
         if failure:
             raise failure[0]
         assert waits, f"{statement!r} never waited for a blocker: nothing was observed"
-        _flush_stats(main, version)
-        files_after = _relfilenodes(watcher, oids)
-        scans_after = _flushed_scans(watcher, oids)
+        observe.flush_stats(main, version)
+        files_after = observe.filenodes(watcher, oids)
+        scans_after = observe.flushed_scans(watcher, oids)
     return Observation(
         locks=observed,
         rewrites={by_oid[o] for o in oids if o in files_after and files_after[o] != files[o]},
-        scans={by_oid[o] for o in oids if _scanned(scans[o], scans_after[o])},
+        scans={by_oid[o] for o in oids if observe.scanned(scans[o], scans_after[o])},
     )
 
 
@@ -710,7 +678,7 @@ def test_model_matches_server(case: Case, lock_db: Database, tablespace: str | N
     if case.concurrent:
         seen = observe_concurrently(lock_db.dsn, case, statement, schema, version)
     else:
-        seen = observe_in_transaction(lock_db.dsn, case, statement, schema)
+        seen = observe_in_transaction(lock_db.dsn, case, statement, schema, version)
     unclaimed = set(predicted.unclaimed_scans)
     expected = {
         "locks": predicted.locks,

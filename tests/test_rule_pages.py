@@ -2,7 +2,12 @@
 Bad example fires the rule, the Good example does not. Docs cannot drift from behaviour.
 
 A section may hold two sql blocks: the first is an earlier migration that the example needs
-as context (the old type of a column, say); only the last is checked for findings."""
+as context (the old type of a column, say); only the last is checked for findings.
+
+Trace-only rules (``lock-model-mismatch``) are checked for their sections, but their examples
+are not expected to fire: the finding means migsafe's lock model was wrong, and each such
+error is fixed when found, so no statement reproduces it. Their examples still run through
+``migsafe trace`` with every other page's, in tests/test_trace.py."""
 
 from __future__ import annotations
 
@@ -48,5 +53,7 @@ def test_page_examples(rule_id: str) -> None:
     assert page.startswith(f"# {rule_id}\n")
     for heading in SECTIONS:
         assert heading in page, f"{rule_id}.md lacks {heading!r}"
+    if all_rules()[rule_id].trace_only:
+        return
     assert fired(rule_id, sql_blocks(page, "## Example")), "the Bad example does not fire"
     assert not fired(rule_id, sql_blocks(page, "## Use instead")), "the Good example fires"

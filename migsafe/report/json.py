@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from migsafe.analysis import Result
@@ -41,9 +42,13 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
-def document(result: Result) -> dict[str, Any]:
+def document(
+    result: Result, extra: Mapping[int, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The document; ``extra`` adds keys to the entry of the statement at that index of
+    ``result.statements`` (what ``migsafe trace`` observed)."""
     files: dict[str, list[dict[str, Any]]] = {path: [] for path in result.files}
-    for report in result.statements:
+    for index, report in enumerate(result.statements):
         st = report.statement
         entry: dict[str, Any] = {
             **_span(st.span),
@@ -56,6 +61,8 @@ def document(result: Result) -> dict[str, Any]:
         }
         if st.kind == "alter_table":
             entry["ops"] = [op.kind for op in st.ops]
+        if extra and index in extra:
+            entry.update(extra[index])
         files.setdefault(report.migration.display, []).append(entry)
     counts = Counter(f.severity for f in result.findings)
     return {
