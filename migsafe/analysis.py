@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from migsafe import locks, ops
+from migsafe import declarations, locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
 from migsafe.parse.postgres import SqlSyntaxError, parse
 from migsafe.parse.text import SourceText, source_text
+from migsafe.phases import Phase, statement_phases
 from migsafe.rules import Rule, all_rules
 from migsafe.schema import Schema
 from migsafe.sources import Migration
@@ -60,6 +61,8 @@ class Context:
     index: int
     # Indexes of the statements in the same transaction (empty outside one).
     transaction: Sequence[int]
+    # The phase of every op of the migration, by statement (see migsafe.phases).
+    phases: Sequence[tuple[Phase | None, ...]] = ()
 
     @cached_property
     def earlier(self) -> list[Statement]:
@@ -187,6 +190,8 @@ class Analyzer:
                 chosen = r.id in settings.select
             else:
                 chosen = r.default_enabled or (settings.strict and r.id == "unknown-statement")
+            if r.trace_only:
+                chosen = False
             if chosen and r.id not in settings.ignore and settings.severity.get(r.id, r.severity):
                 enabled.append(r)
         self.rules = enabled
@@ -241,6 +246,11 @@ class Analyzer:
                         "lists them",
                     )
                 )
+        for problem in declarations.parse(migration.text).problems:
+            result.errors.append(
+                InputError(migration.display, problem.line, problem.column, problem.message)
+            )
+        phases = statement_phases(statements, self.schema)
         groups, explicit = _transaction_groups(statements, wrapped, implicit)
         new_tables: set[str] = set()
         session: dict[str, str] = {}
@@ -276,6 +286,7 @@ class Analyzer:
                     statements=statements,
                     index=index,
                     transaction=same,
+                    phases=phases,
                 )
                 for r in self.rules:
                     if r.id in suppressed:

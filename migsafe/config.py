@@ -29,9 +29,26 @@ class Config:
     severity: dict[str, Severity | None] = field(default_factory=dict)
     assume_in_transaction: bool | None = None
     exclude: tuple[str, ...] = ()
+    # Where releases come from (migsafe.releases); None: releases not configured.
+    releases: str | None = None
+    tag_pattern: str = "v*"
+    releases_file: Path = Path("releases.toml")
+    compat_window: int = 1
 
 
-KEYS = ("pg-version", "select", "ignore", "severity", "assume-in-transaction", "exclude")
+KEYS = (
+    "pg-version",
+    "select",
+    "ignore",
+    "severity",
+    "assume-in-transaction",
+    "exclude",
+    "releases",
+    "tag-pattern",
+    "releases-file",
+    "compat-window",
+)
+RELEASE_SOURCES = ("git", "file", "annotations")
 
 
 def find(start: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -126,6 +143,24 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
     exclude = data.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
         raise ConfigError(f"{where}: exclude must be a list of glob patterns")
+    releases = data.get("releases")
+    if releases is not None and releases not in RELEASE_SOURCES:
+        raise ConfigError(
+            f'{where}: releases must be "git", "file" or "annotations", got {releases!r}'
+        )
+    tag_pattern = data.get("tag-pattern", "v*")
+    if not isinstance(tag_pattern, str) or not tag_pattern:
+        raise ConfigError(f'{where}: tag-pattern must be a git tag glob such as "v*"')
+    releases_file = data.get("releases-file", "releases.toml")
+    if not isinstance(releases_file, str) or not releases_file:
+        raise ConfigError(f"{where}: releases-file must be a path, got {releases_file!r}")
+    window = data.get("compat-window", 1)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+        raise ConfigError(
+            f"{where}: compat-window must be a whole number of releases (0 or more), got {window!r}"
+        )
+    # A relative releases-file is read from the config file's folder, where it was written.
+    base = path.parent if path is not None else Path()
     return Config(
         path=path,
         pg_version=check_pg_version(
@@ -138,6 +173,10 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         severity=severity,
         assume_in_transaction=assume,
         exclude=tuple(exclude),
+        releases=releases,
+        tag_pattern=tag_pattern,
+        releases_file=base / releases_file,
+        compat_window=window,
     )
 
 

@@ -37,10 +37,13 @@ class Rule:
     family: str
     check: Check
     default_enabled: bool = True
+    # Findings come from ``migsafe trace`` comparing what PostgreSQL did with the lock model,
+    # not from ops: lint never enables the rule.
+    trace_only: bool = False
 
 
 _REGISTRY: dict[str, Rule] = {}
-_FAMILIES = ("locking", "destructive", "types", "transactions", "quality")
+_FAMILIES = ("locking", "destructive", "types", "transactions", "quality", "phases", "trace")
 
 
 def rule(
@@ -50,12 +53,22 @@ def rule(
     help: str,
     *,
     default_enabled: bool = True,
+    trace_only: bool = False,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         family = check.__module__.rsplit(".", 1)[-1]
         if id in _REGISTRY:
             raise RuntimeError(f"rule {id} registered twice")
-        _REGISTRY[id] = Rule(id, severity, summary, help, family, check, default_enabled)
+        _REGISTRY[id] = Rule(
+            id,
+            severity,
+            summary,
+            help,
+            family,
+            check,
+            default_enabled and not trace_only,
+            trace_only,
+        )
         return check
 
     return register

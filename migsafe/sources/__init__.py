@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from migsafe.phases import Phase
 
 Direction = Literal["up", "down"]
 
@@ -28,6 +31,20 @@ class Migration:
     in_transaction: bool = False
     single_query: bool = False
     key: tuple[object, ...] = ()
+
+    @property
+    def declared_phase(self) -> Phase | None:
+        """The phase the migration declares (``-- migsafe: phase=contract``), if any."""
+        from migsafe import declarations
+
+        return declarations.parse(self.text).phase
+
+    @property
+    def declared_release(self) -> str | None:
+        """The release the migration declares (``-- migsafe: release=2.1.0``), if any."""
+        from migsafe import declarations
+
+        return declarations.parse(self.text).release
 
 
 class SourceError(Exception):
