@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from migsafe import declarations, locks, ops
+from migsafe.contracts import Contract, ReleaseLayout, from_schema, retired_for
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
@@ -36,6 +37,9 @@ class Settings:
     severity: dict[str, Severity | None] = field(default_factory=dict)
     assume_in_transaction: bool | None = None
     strict: bool = False
+    # Each migration's release and the contracts that must keep holding; None: releases
+    # are not configured, and the release rules have nothing to check.
+    releases: ReleaseLayout | None = None
 
 
 @dataclass
@@ -63,6 +67,10 @@ class Context:
     transaction: Sequence[int]
     # The phase of every op of the migration, by statement (see migsafe.phases).
     phases: Sequence[tuple[Phase | None, ...]] = ()
+    # The release the migration ships in, and the contracts of the releases inside the
+    # support window before it (newest first): they run on the schema it leaves.
+    release: str | None = None
+    supported: tuple[Contract, ...] = ()
 
     @cached_property
     def earlier(self) -> list[Statement]:
@@ -196,6 +204,10 @@ class Analyzer:
                 enabled.append(r)
         self.rules = enabled
         self.schema = Schema()
+        # The schema at each release's last migration, taken when the next release starts.
+        self._release_ends: dict[str, Schema] = {}
+        self._entered = 0
+        self._derived: dict[str, Contract] = {}
 
     def severity(self, r: Rule) -> Severity:
         return self.settings.severity.get(r.id) or r.severity
@@ -226,7 +238,34 @@ class Analyzer:
                 self._migration(migration, statements, result)
         return result
 
+    def _releases(self, migration: Migration) -> tuple[str | None, tuple[Contract, ...]]:
+        """The migration's release and the contracts that must hold beside it. Entering a
+        later release first records the schema as every release before it left it."""
+        layout = self.settings.releases
+        release = (
+            layout.release_of.get((migration.display, migration.direction)) if layout else None
+        )
+        if layout is None or release is None or release not in layout.order:
+            return None, ()
+        at = layout.order.index(release)
+        if migration.direction == "up" and at > self._entered:
+            for name in layout.order[self._entered : at]:
+                self._release_ends.setdefault(name, self.schema.copy())
+            self._entered = at
+        supported = []
+        for name in layout.supported(release):
+            contract = layout.contracts.get(name) or self._derived.get(name)
+            if contract is None and name in self._release_ends:
+                contract = from_schema(
+                    self._release_ends[name], name, retired=retired_for(name, layout.retired)
+                )
+                self._derived[name] = contract
+            if contract is not None:
+                supported.append(contract)
+        return release, tuple(supported)
+
     def _migration(self, migration: Migration, statements: list[Statement], result: Result) -> None:
+        release, supported = self._releases(migration)
         implicit = False
         if self.settings.assume_in_transaction is not None:
             wrapped = self.settings.assume_in_transaction
@@ -287,6 +326,8 @@ class Analyzer:
                     index=index,
                     transaction=same,
                     phases=phases,
+                    release=release,
+                    supported=supported,
                 )
                 for r in self.rules:
                     if r.id in suppressed:

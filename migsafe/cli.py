@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from migsafe import __version__
 
+if TYPE_CHECKING:
+    from migsafe.config import Config
+    from migsafe.contracts import ReleaseLayout
+    from migsafe.releases import Release
+    from migsafe.sources import Migration
+
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
+EXIT_REFUSED = 3
 
 
 def fail(message: str) -> NoReturn:
@@ -121,6 +129,8 @@ def lint(
     )
     unreadable: list[SourceError] = []
     migrations = discover(paths, cfg.exclude, unreadable)
+    if cfg.releases is not None:
+        settings = replace(settings, releases=_release_layout(cfg, migrations))
     result = Analyzer(settings).run(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
 
@@ -293,10 +303,17 @@ def _progress_bar(total: int) -> Iterator[Callable[[int], None]]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "html"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format; html is the timeline page: each schema object's life across "
+    "releases, with the lint findings marked.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
 )
 @click.option(
     "--config",
@@ -305,10 +322,15 @@ def _progress_bar(total: int) -> Iterator[Callable[[int], None]]:
     help="Config file (default: as for lint).",
 )
 def releases(
-    paths: tuple[Path, ...], source: str | None, fmt: str, config_path: Path | None
+    paths: tuple[Path, ...],
+    source: str | None,
+    fmt: str,
+    output: Path | None,
+    config_path: Path | None,
 ) -> None:
     """Show which release each migration ships in, with its phase (declared or inferred);
-    the upcoming release, not tagged yet, comes last."""
+    the upcoming release, not tagged yet, comes last. ``--format html`` draws the timeline,
+    linting the migrations with the release rules to mark the findings."""
     import json
 
     from migsafe import config as config_mod
@@ -335,7 +357,26 @@ def releases(
     rows = [
         (r, [phases[index[id(m)]] for m in r.migrations if index[id(m)] in phases]) for r in table
     ]
-    if fmt == "json":
+    if fmt == "html":
+        from migsafe import contracts
+        from migsafe.analysis import Analyzer, Settings
+        from migsafe.report import timeline
+
+        try:
+            layout = contracts.layout(table, cfg.compat_window, cfg.retired, _project_root(cfg))
+        except contracts.ContractError as exc:
+            fail(str(exc))
+        settings = Settings(
+            pg_version=cfg.pg_version,
+            select=cfg.select,
+            ignore=cfg.ignore,
+            severity=cfg.severity,
+            assume_in_transaction=cfg.assume_in_transaction,
+            releases=layout,
+        )
+        result = Analyzer(settings).run(migrations)
+        text = timeline.render(timeline.records(table, phases.values(), result), cfg.retired)
+    elif fmt == "json":
         doc = {
             "version": 1,
             "releases": [
@@ -355,20 +396,241 @@ def releases(
                 for r, found in rows
             ],
         }
-        click.echo(json.dumps(doc, indent=2))
+        text = json.dumps(doc, indent=2)
+    else:
+        width = max(
+            (len(releases_mod.migration_id(e.migration)) for _, f in rows for e in f), default=0
+        )
+        lines: list[str] = []
+        for r, found in rows:
+            lines.append(r.name)
+            if not found:
+                lines.append("  (no migrations)")
+            for e in found:
+                phase = e.phase.value if e.phase else "neutral"
+                how = "declared" if e.declared else "inferred"
+                mid = releases_mod.migration_id(e.migration)
+                lines.append(f"  {mid:<{width}}  {phase:<8}  ({how})")
+        text = "\n".join(lines)
+    if output is None:
+        click.echo(text)
         return
-    width = max(
-        (len(releases_mod.migration_id(e.migration)) for _, f in rows for e in f), default=0
+    try:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _project_root(cfg: Config) -> Path:
+    """Where ``.migsafe/contracts`` lives: beside the config file, else the current folder."""
+    return cfg.path.parent if cfg.path is not None else Path.cwd()
+
+
+def _assign(cfg: Config, migrations: Sequence[Migration]) -> list[Release]:
+    from migsafe import releases as releases_mod
+
+    try:
+        return releases_mod.assign(
+            migrations,
+            cfg.releases or "git",
+            tag_pattern=cfg.tag_pattern,
+            releases_file=cfg.releases_file,
+        )
+    except releases_mod.ReleaseError as exc:
+        fail(str(exc))
+
+
+def _release_layout(cfg: Config, migrations: Sequence[Migration]) -> ReleaseLayout:
+    """Releases and contracts for the release rules of ``migsafe lint``."""
+    from migsafe import contracts
+
+    try:
+        return contracts.layout(
+            _assign(cfg, migrations), cfg.compat_window, cfg.retired, _project_root(cfg)
+        )
+    except contracts.ContractError as exc:
+        fail(str(exc))
+
+
+def _load_config(config_path: Path | None) -> Config:
+    from migsafe import config as config_mod
+    from migsafe.rules import all_rules
+
+    try:
+        return config_mod.load(Path.cwd(), config_path, all_rules())
+    except config_mod.ConfigError as exc:
+        fail(str(exc))
+
+
+def _discover(paths: tuple[Path, ...], cfg: Config) -> list[Migration]:
+    from migsafe.sources import SourceError
+    from migsafe.sources.sqlfiles import discover
+
+    try:
+        return discover(paths, cfg.exclude)
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def _database_error(dsn: str, exc: Exception) -> NoReturn:
+    """One paragraph naming the server without its password: no traceback, no secret."""
+    from migsafe.db.ephemeral import display_dsn, mask
+
+    try:
+        where = display_dsn(dsn)
+    except Exception:  # an unparsable URL: the masked message below says why
+        where = "the --database-url given"
+    detail = " ".join(mask(str(exc), dsn).split())
+    fail(
+        f"cannot read the schema of the database at {where}: {detail}. Check that the server "
+        "is running and reachable and that the URL, user and database name are right."
     )
-    for r, found in rows:
-        click.echo(r.name)
-        if not found:
-            click.echo("  (no migrations)")
-        for e in found:
-            phase = e.phase.value if e.phase else "neutral"
-            how = "declared" if e.declared else "inferred"
-            mid = releases_mod.migration_id(e.migration)
-            click.echo(f"  {mid:<{width}}  {phase:<8}  ({how})")
+
+
+@main.group()
+def contract() -> None:
+    """Release contracts: what each release's application needs from the schema."""
+
+
+@contract.command("capture")
+@click.option("--release", "release", required=True, help="The release version, e.g. 2.0.0.")
+@click.option("--from-models", "models", metavar="MODULE:ATTR", help="SQLAlchemy MetaData.")
+@click.option("--from-database", "database", metavar="URL", help="A live PostgreSQL.")
+@click.option(
+    "--from-migrations",
+    "from_migrations",
+    is_flag=True,
+    help="The schema at the release's last migration (PATHS), without retired objects.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Default: .migsafe/contracts/."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: as for lint).",
+)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def capture(
+    release: str,
+    models: str | None,
+    database: str | None,
+    from_migrations: bool,
+    output: Path | None,
+    config_path: Path | None,
+    paths: tuple[Path, ...],
+) -> None:
+    """Write a release's contract (.migsafe/contracts/RELEASE.json) from its SQLAlchemy
+    models, a live database, or the migrations in PATHS."""
+    from migsafe import contracts
+    from migsafe.db import DatabaseError
+
+    chosen = [s for s in (models, database, from_migrations or None) if s]
+    if len(chosen) != 1:
+        fail("give exactly one of --from-models, --from-database, --from-migrations PATHS")
+    if from_migrations and not paths:
+        fail("--from-migrations needs the migration PATHS; try `--from-migrations migrations/`")
+    if paths and not from_migrations:
+        fail("PATHS are only read with --from-migrations")
+    cfg = _load_config(config_path)
+    try:
+        if models:
+            captured = contracts.from_models(models, release)
+        elif database:
+            try:
+                captured = contracts.from_database(database, release)
+            except DatabaseError as exc:
+                fail(str(exc))
+            except Exception as exc:  # psycopg's connection errors, whatever their class
+                _database_error(database, exc)
+        else:
+            table = _assign(cfg, _discover(paths, cfg))
+            captured = contracts.from_migrations(table, release, cfg.retired)
+        target = output or contracts.path_for(release, _project_root(cfg))
+        contracts.save(captured, target)
+    except contracts.ContractError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write the contract: {exc}")
+    click.echo(f"wrote {target} ({len(captured.tables)} tables)")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--against", "release", required=True, help="The release whose contract to check.")
+@click.option("--database-url", help="Check the schema of this live database.")
+@click.option("--at", "at", metavar="MIGRATION", help="Check the schema at this migration.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: as for lint).",
+)
+def check(
+    paths: tuple[Path, ...],
+    release: str,
+    database_url: str | None,
+    at: str | None,
+    config_path: Path | None,
+) -> None:
+    """Check that a release still works on a schema: a live database (--database-url), or
+    the migrations in PATHS replayed up to --at (default: all of them).
+
+    Exit codes: 0 compatible, 3 problems found, 2 input errors.
+    """
+    from migsafe import compat, contracts
+    from migsafe.db import DatabaseError
+
+    if database_url and (at or paths):
+        fail("--database-url reads a live database; --at and PATHS replay migrations instead")
+    if not database_url and not paths:
+        fail("give --database-url URL, or the migration PATHS (with --at MIGRATION)")
+    cfg = _load_config(config_path)
+    path = contracts.path_for(release, _project_root(cfg))
+    if not path.is_file():
+        fail(
+            f"no contract for release {release} at {path}; capture one with `migsafe contract "
+            f"capture --release {release} --from-models MODULE:ATTR` (or --from-database, "
+            "--from-migrations) and commit it."
+        )
+    try:
+        wanted = contracts.load(path)
+        provenance: compat.Provenance | None = None
+        if database_url:
+            from migsafe.db.introspect import introspect
+
+            try:
+                schema = introspect(database_url)
+            except DatabaseError as exc:
+                fail(str(exc))
+            except Exception as exc:  # psycopg's connection errors, whatever their class
+                _database_error(database_url, exc)
+        else:
+            replayed = compat.replay(_up_to(_discover(paths, cfg), at))
+            schema, provenance = replayed.schema, replayed.provenance
+    except contracts.ContractError as exc:
+        fail(str(exc))
+    problems = compat.compat(schema, wanted, provenance)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"release {release} breaks on this schema: {len(problems)} problem(s)")
+        sys.exit(EXIT_REFUSED)
+    click.echo(f"release {release} works on this schema ({len(wanted.tables)} tables checked)")
+
+
+def _up_to(migrations: list[Migration], at: str | None) -> list[Migration]:
+    """The up migrations through ``at`` (an id such as 0004_email, or a file name)."""
+    from migsafe.releases import migration_id
+
+    ups = [m for m in migrations if m.direction == "up"]
+    if at is None:
+        return ups
+    for i, m in enumerate(ups):
+        if at in (migration_id(m), m.path.name, m.display):
+            return ups[: i + 1]
+    fail(f"--at {at}: no such migration among the PATHS; use its id, e.g. 0004_add_email")
 
 
 @main.command("rules")

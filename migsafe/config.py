@@ -8,6 +8,7 @@ checked: a typo is an error that names it, never a silently ignored setting.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ class Config:
     tag_pattern: str = "v*"
     releases_file: Path = Path("releases.toml")
     compat_window: int = 1
+    # Release version → the objects ("table", "table.column") its application no longer
+    # uses: contracts built from migrations for that release and later ones leave them out.
+    retired: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 KEYS = (
@@ -47,6 +51,7 @@ KEYS = (
     "tag-pattern",
     "releases-file",
     "compat-window",
+    "retired",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -114,6 +119,42 @@ def check_pg_version(value: Any, where: str) -> int:
     return value
 
 
+_OBJECT = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+
+
+def check_retired(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """``[tool.migsafe.retired]``: each key a release version, each value a list of
+    ``table`` or ``table.column`` names (``schema.table.column`` outside public). Checked
+    strictly: a misspelt version or object would silently keep a retired object in the
+    contract, or drop one still in use."""
+    from migsafe.releases import ReleaseError, version_key
+
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{where}: retired must be a table of release version = ["table.column", ...], '
+            f"got {value!r}"
+        )
+    retired: dict[str, tuple[str, ...]] = {}
+    for version, objects in value.items():
+        try:
+            version_key(version, f"{where}: retired")
+        except ReleaseError as exc:
+            raise ConfigError(str(exc)) from None
+        if not isinstance(objects, list) or not all(isinstance(o, str) for o in objects):
+            raise ConfigError(
+                f'{where}: retired."{version}" must be a list of "table" or "table.column" '
+                f"names, got {objects!r}"
+            )
+        for name in objects:
+            if not _OBJECT.match(name):
+                raise ConfigError(
+                    f'{where}: retired."{version}": {name!r} is not a "table" or '
+                    '"table.column" name'
+                )
+        retired[version] = tuple(objects)
+    return retired
+
+
 def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
     where = str(path) if path else "configuration"
     for key in data:
@@ -159,6 +200,7 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         raise ConfigError(
             f"{where}: compat-window must be a whole number of releases (0 or more), got {window!r}"
         )
+    retired = check_retired(data.get("retired", {}), where)
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -177,6 +219,7 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         tag_pattern=tag_pattern,
         releases_file=base / releases_file,
         compat_window=window,
+        retired=retired,
     )
 
 

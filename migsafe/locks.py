@@ -13,7 +13,8 @@ Lock names are ``pg_locks.mode`` names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -244,6 +245,81 @@ def type_change_rewrites(old: ops.TypeRef | None, new: ops.TypeRef) -> bool:
         new_scale = new.mods[1] if len(new.mods) > 1 else 0
         return new_scale != old_scale or new.mods[0] < old.mods[0]
     return True
+
+
+# -- narrowing ---------------------------------------------------------------------------------
+
+_STRING_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
+# Decimal digits left of the point each integer type can hold: log10 of its maximum.
+_INTEGER_DIGITS = {
+    name: math.log10(2 ** (bits - 1) - 1)
+    for name, bits in (("int2", 16), ("int4", 32), ("int8", 64))
+}
+_TIME_PARTS = {
+    "timestamptz": frozenset({"date", "time", "zone"}),
+    "timestamp": frozenset({"date", "time"}),
+    "date": frozenset({"date"}),
+    "timetz": frozenset({"time", "zone"}),
+    "time": frozenset({"time"}),
+}
+_DEFAULT_TIME_PRECISION = 6
+
+
+def _length_limit(t: ops.TypeRef) -> float:
+    return t.mods[0] if t.name in ("varchar", "bpchar") and t.mods else math.inf
+
+
+def _string_narrows(old: ops.TypeRef, new: ops.TypeRef) -> bool:
+    both = old.name in _STRING_TYPES and new.name in _STRING_TYPES
+    return both and _length_limit(new) < _length_limit(old)
+
+
+def _digits(t: ops.TypeRef) -> tuple[float, float] | None:
+    """Integers and numerics are compared by the digits they hold on each side of the
+    point, so that int4 → numeric(9, 0) counts as narrowing (2147483647 has ten digits)."""
+    if t.name in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[t.name], 0
+    if t.name != "numeric":
+        return None
+    if not t.mods:
+        return math.inf, math.inf
+    precision, scale = t.mods[0], t.mods[1] if len(t.mods) > 1 else 0
+    return precision - scale, scale
+
+
+def _number_narrows(old: ops.TypeRef, new: ops.TypeRef) -> bool:
+    before, after = _digits(old), _digits(new)
+    if before is None or after is None:
+        return False
+    return after[0] < before[0] or after[1] < before[1]
+
+
+def _time_precision(t: ops.TypeRef) -> int:
+    return t.mods[0] if t.mods else _DEFAULT_TIME_PRECISION
+
+
+def _time_narrows(old: ops.TypeRef, new: ops.TypeRef) -> bool:
+    before, after = _TIME_PARTS.get(old.name), _TIME_PARTS.get(new.name)
+    if before is None or after is None:
+        return False
+    if not before <= after:
+        return True
+    has_time = "time" in before
+    return has_time and _time_precision(new) < _time_precision(old)
+
+
+_NARROWING: tuple[Callable[[ops.TypeRef, ops.TypeRef], bool], ...] = (
+    _string_narrows,
+    _number_narrows,
+    _time_narrows,
+)
+
+
+def type_change_narrows(old: ops.TypeRef, new: ops.TypeRef) -> bool:
+    """Whether some value of ``old`` cannot be stored in ``new`` without loss. The
+    column-type-narrowing rule and the compatibility check (:mod:`migsafe.compat`) both ask,
+    so a running release's values are judged by one definition."""
+    return old.array == new.array and any(check(old, new) for check in _NARROWING)
 
 
 def _behaviour(op: ops.Op, schema: Schema | None) -> str | None:

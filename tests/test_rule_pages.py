@@ -7,7 +7,14 @@ as context (the old type of a column, say); only the last is checked for finding
 Trace-only rules (``lock-model-mismatch``) are checked for their sections, but their examples
 are not expected to fire: the finding means migsafe's lock model was wrong, and each such
 error is fixed when found, so no statement reproduces it. Their examples still run through
-``migsafe trace`` with every other page's, in tests/test_trace.py."""
+``migsafe trace`` with every other page's, in tests/test_trace.py.
+
+Release rules (``contract-before-retirement``, ``breaks-previous-release``) need to know
+which release each block ships in, which SQL cannot say. A section gives it in an HTML
+comment, invisible on the rendered page: ``<!-- releases: 1.0.0 2.0.0 -->`` puts its blocks
+in those releases, in order; ``<!-- retired: 2.0.0 users.legacy_name -->`` declares that
+release 2.0.0 no longer uses ``users.legacy_name`` (as ``[tool.migsafe.retired]`` would).
+The support window is the default, one release."""
 
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from migsafe.analysis import Analyzer, Settings
+from migsafe.contracts import ReleaseLayout
+from migsafe.releases import version_key
 from migsafe.rules import all_rules
 from migsafe.sources import Migration
 
@@ -24,19 +33,41 @@ PAGES = Path(__file__).resolve().parents[1] / "rules"
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 
 
+def section_of(page: str, heading: str) -> str:
+    return page.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
 def sql_blocks(page: str, heading: str) -> list[str]:
-    section = page.split(heading, 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```sql\n(.*?)```", section_of(page, heading), re.S)
     assert 1 <= len(blocks) <= 2, f"expected one or two ```sql blocks under {heading}"
     return blocks
 
 
-def fired(rule_id: str, blocks: list[str]) -> list[str]:
+def release_layout(section: str, count: int) -> ReleaseLayout | None:
+    """The releases a section's HTML comments give its blocks (see the module docstring)."""
+    m = re.search(r"<!-- releases: ([^>]*?) -->", section)
+    if m is None:
+        return None
+    names = m.group(1).split()
+    assert len(names) == count, "<!-- releases: --> must name one release per sql block"
+    retired: dict[str, list[str]] = {}
+    for version, obj in re.findall(r"<!-- retired: (\S+) (\S+) -->", section):
+        retired.setdefault(version, []).append(obj)
+    order = sorted({*names, *retired}, key=lambda v: version_key(v, "page"))
+    return ReleaseLayout(
+        release_of={(f"{i}.sql", "up"): name for i, name in enumerate(names)},
+        order=tuple(order),
+        retired=retired,
+    )
+
+
+def fired(rule_id: str, blocks: list[str], section: str = "") -> list[str]:
     migrations = [
         Migration(path=Path(f"{i}.sql"), display=f"{i}.sql", text=sql)
         for i, sql in enumerate(blocks)
     ]
-    result = Analyzer(Settings(select=frozenset({rule_id}))).run(migrations)
+    settings = Settings(select=frozenset({rule_id}), releases=release_layout(section, len(blocks)))
+    result = Analyzer(settings).run(migrations)
     assert not result.errors, result.errors
     checked = migrations[-1].display
     return [f.message for f in result.findings if f.rule == rule_id and f.path == checked]
@@ -55,5 +86,10 @@ def test_page_examples(rule_id: str) -> None:
         assert heading in page, f"{rule_id}.md lacks {heading!r}"
     if all_rules()[rule_id].trace_only:
         return
-    assert fired(rule_id, sql_blocks(page, "## Example")), "the Bad example does not fire"
-    assert not fired(rule_id, sql_blocks(page, "## Use instead")), "the Good example fires"
+    bad, good = "## Example", "## Use instead"
+    assert fired(rule_id, sql_blocks(page, bad), section_of(page, bad)), (
+        "the Bad example does not fire"
+    )
+    assert not fired(rule_id, sql_blocks(page, good), section_of(page, good)), (
+        "the Good example fires"
+    )

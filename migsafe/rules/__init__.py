@@ -43,7 +43,16 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
-_FAMILIES = ("locking", "destructive", "types", "transactions", "quality", "phases", "trace")
+_FAMILIES = (
+    "locking",
+    "destructive",
+    "types",
+    "transactions",
+    "quality",
+    "phases",
+    "contracts",
+    "trace",
+)
 
 
 def rule(

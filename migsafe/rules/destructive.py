@@ -8,13 +8,13 @@ running code can know about them yet.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from migsafe import ops
 from migsafe.findings import Severity
-from migsafe.ops import Op, TypeRef, bare
+from migsafe.locks import type_change_narrows
+from migsafe.ops import Op, bare
 from migsafe.rules import Violation, rule
 
 if TYPE_CHECKING:
@@ -155,76 +155,6 @@ def drop_object(op: Op, ctx: Context) -> Iterator[Violation]:
 
 # -- column types -----------------------------------------------------------------------------
 
-_STRING_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
-# Decimal digits left of the point each integer type can hold: log10 of its maximum.
-_INTEGER_DIGITS = {
-    name: math.log10(2 ** (bits - 1) - 1)
-    for name, bits in (("int2", 16), ("int4", 32), ("int8", 64))
-}
-_TIME_PARTS = {
-    "timestamptz": frozenset({"date", "time", "zone"}),
-    "timestamp": frozenset({"date", "time"}),
-    "date": frozenset({"date"}),
-    "timetz": frozenset({"time", "zone"}),
-    "time": frozenset({"time"}),
-}
-_DEFAULT_TIME_PRECISION = 6
-
-
-def _length_limit(t: TypeRef) -> float:
-    return t.mods[0] if t.name in ("varchar", "bpchar") and t.mods else math.inf
-
-
-def _string_narrows(old: TypeRef, new: TypeRef) -> bool:
-    both = old.name in _STRING_TYPES and new.name in _STRING_TYPES
-    return both and _length_limit(new) < _length_limit(old)
-
-
-def _digits(t: TypeRef) -> tuple[float, float] | None:
-    """Integers and numerics are compared by the digits they hold on each side of the
-    point, so that int4 → numeric(9, 0) counts as narrowing (2147483647 has ten digits)."""
-    if t.name in _INTEGER_DIGITS:
-        return _INTEGER_DIGITS[t.name], 0
-    if t.name != "numeric":
-        return None
-    if not t.mods:
-        return math.inf, math.inf
-    precision, scale = t.mods[0], t.mods[1] if len(t.mods) > 1 else 0
-    return precision - scale, scale
-
-
-def _number_narrows(old: TypeRef, new: TypeRef) -> bool:
-    before, after = _digits(old), _digits(new)
-    if before is None or after is None:
-        return False
-    return after[0] < before[0] or after[1] < before[1]
-
-
-def _time_precision(t: TypeRef) -> int:
-    return t.mods[0] if t.mods else _DEFAULT_TIME_PRECISION
-
-
-def _time_narrows(old: TypeRef, new: TypeRef) -> bool:
-    before, after = _TIME_PARTS.get(old.name), _TIME_PARTS.get(new.name)
-    if before is None or after is None:
-        return False
-    if not before <= after:
-        return True
-    has_time = "time" in before
-    return has_time and _time_precision(new) < _time_precision(old)
-
-
-_NARROWING: tuple[Callable[[TypeRef, TypeRef], bool], ...] = (
-    _string_narrows,
-    _number_narrows,
-    _time_narrows,
-)
-
-
-def _narrows(old: TypeRef, new: TypeRef) -> bool:
-    """Whether some value of ``old`` cannot be stored in ``new`` without loss."""
-    return old.array == new.array and any(check(old, new) for check in _NARROWING)
-
 
 @rule(
     "column-type-narrowing",
@@ -238,7 +168,7 @@ def column_type_narrowing(op: Op, ctx: Context) -> Iterator[Violation]:
     if not isinstance(op, ops.AlterColumnType) or ctx.is_new(op.table):
         return
     old = ctx.schema.column_type(op.table, op.column)
-    if old is not None and _narrows(old, op.type):
+    if old is not None and type_change_narrows(old, op.type):
         yield Violation(
             f"Changing {op.table}.{op.column} from {old} to {op.type} narrows it: existing "
             "values that do not fit fail the statement or lose precision, and the running "

@@ -1,0 +1,5 @@
+CREATE TABLE authors (
+    id serial PRIMARY KEY,
+    name varchar(200) NOT NULL,
+    bio varchar
+);
