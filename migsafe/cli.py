@@ -15,6 +15,7 @@ import click
 from migsafe import __version__
 
 if TYPE_CHECKING:
+    from migsafe.analysis import Result
     from migsafe.config import Config
     from migsafe.contracts import ReleaseLayout
     from migsafe.releases import Release
@@ -34,6 +35,53 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+def _configuration(
+    config_path: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]
+) -> tuple[Config, frozenset[str] | None, frozenset[str]]:
+    """The config file's settings and the rule selection, command-line options winning;
+    a bad value ends the command with exit 2."""
+    from migsafe import config as config_mod
+    from migsafe.rules import all_rules
+
+    known = all_rules()
+    try:
+        cfg = config_mod.load(Path.cwd(), config_path, known)
+        selected = (
+            config_mod.check_rule_ids(_split(select), "--select", known) if select else cfg.select
+        )
+        if selected is not None and not selected:
+            raise config_mod.ConfigError("select names no rule ids, so nothing would be checked")
+        ignored = cfg.ignore | config_mod.check_rule_ids(_split(ignore), "--ignore", known)
+    except config_mod.ConfigError as exc:
+        fail(str(exc))
+    return cfg, selected, ignored
+
+
+def _exit(result: Result, fail_on: str, *, failed: bool = False, exit_zero: bool = False) -> None:
+    """Exit 2 for input errors (or statements that failed), 1 for findings at or above
+    ``fail_on``; return (exit 0) otherwise."""
+    from migsafe.findings import Severity
+
+    if result.errors or failed:
+        sys.exit(EXIT_INPUT)
+    threshold = Severity(fail_on).rank
+    if not exit_zero and any(f.severity.rank >= threshold for f in result.findings):
+        sys.exit(EXIT_FINDINGS)
+
+
+# Options several commands share, defined once.
+_select = click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
+_ignore = click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
+_fail_on = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+_color = click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migsafe")
 def main() -> None:
@@ -51,8 +99,8 @@ def main() -> None:
     help="Output format.",
 )
 @click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
-@click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
-@click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
+@_select
+@_ignore
 @click.option("--strict", is_flag=True, help="Also report statements migsafe has no model for.")
 @click.option(
     "--assume-in-transaction/--no-assume-in-transaction",
@@ -60,13 +108,7 @@ def main() -> None:
     help="Whether the migration tool wraps each migration in a transaction "
     "(default: per layout, see README).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning"]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit code 1.",
-)
+@_fail_on
 @click.option(
     "--config",
     "config_path",
@@ -75,7 +117,7 @@ def main() -> None:
     "found from the current directory up).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY).")
+@_color
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -92,22 +134,14 @@ def lint(
     """Lint migrations: SQL files, or folders of them in their tool's order."""
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
-    from migsafe.findings import InputError, Severity
-    from migsafe.rules import all_rules
+    from migsafe.findings import InputError
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
 
     if not paths:
         fail("no paths given; try `migsafe lint migrations/`")
-    known = all_rules()
+    cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
-        cfg = config_mod.load(Path.cwd(), config_path, known)
-        selected = (
-            config_mod.check_rule_ids(_split(select), "--select", known) if select else cfg.select
-        )
-        if selected is not None and not selected:
-            raise config_mod.ConfigError("select names no rule ids, so nothing would be checked")
-        ignored = cfg.ignore | config_mod.check_rule_ids(_split(ignore), "--ignore", known)
         version = (
             config_mod.check_pg_version(pg_version, "--pg-version")
             if pg_version is not None
@@ -145,11 +179,7 @@ def lint(
         use_colour = color if color is not None else sys.stdout.isatty()
         click.echo(text_report.render(result, texts, use_colour), color=use_colour)
 
-    if result.errors:
-        sys.exit(EXIT_INPUT)
-    threshold = Severity(fail_on).rank
-    if not exit_zero and any(f.severity.rank >= threshold for f in result.findings):
-        sys.exit(EXIT_FINDINGS)
+    _exit(result, fail_on, exit_zero=exit_zero)
 
 
 @main.command()
@@ -184,22 +214,16 @@ def lint(
     show_default=True,
     help="Output format.",
 )
-@click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
-@click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning"]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit code 1.",
-)
+@_select
+@_ignore
+@_fail_on
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     help="Config file (default: as for lint).",
 )
-@click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY).")
+@_color
 def trace(
     paths: tuple[Path, ...],
     database_url: str | None,
@@ -219,26 +243,16 @@ def trace(
     Exit codes: 0 as predicted, 1 findings at or above --fail-on, 2 input errors, statements
     that failed, or no usable database.
     """
-    from migsafe import config as config_mod
     from migsafe import trace as trace_mod
     from migsafe.db import DatabaseError
     from migsafe.db.ephemeral import scratch_database
-    from migsafe.findings import InputError, Severity
-    from migsafe.rules import all_rules
+    from migsafe.findings import InputError
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
 
     if not paths:
         fail("no paths given; try `migsafe trace migrations/ --database-url URL`")
-    known = all_rules()
-    try:
-        cfg = config_mod.load(Path.cwd(), config_path, known)
-        selected = (
-            config_mod.check_rule_ids(_split(select), "--select", known) if select else cfg.select
-        )
-        ignored = cfg.ignore | config_mod.check_rule_ids(_split(ignore), "--ignore", known)
-    except config_mod.ConfigError as exc:
-        fail(str(exc))
+    cfg, selected, ignored = _configuration(config_path, select, ignore)
     values: dict[str, str] = {}
     for item in variables:
         name, eq, value = item.partition("=")
@@ -279,11 +293,7 @@ def trace(
         use_colour = color if color is not None else sys.stdout.isatty()
         click.echo(trace_report.render_text(outcome, texts, use_colour), color=use_colour)
 
-    if result.errors or outcome.failed:
-        sys.exit(EXIT_INPUT)
-    threshold = Severity(fail_on).rank
-    if any(f.severity.rank >= threshold for f in result.findings):
-        sys.exit(EXIT_FINDINGS)
+    _exit(result, fail_on, failed=bool(outcome.failed))
 
 
 @contextlib.contextmanager
