@@ -79,6 +79,13 @@ _fail_on = click.option(
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
+_config = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: migsafe.toml or [tool.migsafe] in pyproject.toml, "
+    "found from the current directory up).",
+)
 _color = click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY).")
 
 
@@ -109,13 +116,7 @@ def main() -> None:
     "(default: per layout, see README).",
 )
 @_fail_on
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (default: migsafe.toml or [tool.migsafe] in pyproject.toml, "
-    "found from the current directory up).",
-)
+@_config
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @_color
 def lint(
@@ -217,12 +218,7 @@ def lint(
 @_select
 @_ignore
 @_fail_on
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (default: as for lint).",
-)
+@_config
 @_color
 def trace(
     paths: tuple[Path, ...],
@@ -325,12 +321,7 @@ def _progress_bar(total: int) -> Iterator[Callable[[int], None]]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write to this file instead of standard output.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (default: as for lint).",
-)
+@_config
 def releases(
     paths: tuple[Path, ...],
     source: str | None,
@@ -515,12 +506,7 @@ def contract() -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Default: .migsafe/contracts/."
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (default: as for lint).",
-)
+@_config
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def capture(
     release: str,
@@ -571,12 +557,7 @@ def capture(
 @click.option("--against", "release", required=True, help="The release whose contract to check.")
 @click.option("--database-url", help="Check the schema of this live database.")
 @click.option("--at", "at", metavar="MIGRATION", help="Check the schema at this migration.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (default: as for lint).",
-)
+@_config
 def check(
     paths: tuple[Path, ...],
     release: str,
