@@ -46,8 +46,10 @@ from what the source can know:
   and making them NOT NULL later is caught as a nullability change.
 - a live database (:func:`from_database`) and the migrations (:func:`from_migrations`): every
   column is read; NOT NULL columns without a default are supplied, columns with a default,
-  identity or serial are left to the database. Contracts from migrations leave out what
-  ``[tool.migsafe.retired]`` says the release no longer uses.
+  identity or serial are left to the database. A column held by a ``CHECK (col IS NOT
+  NULL)``, even one still NOT VALID, counts as NOT NULL: the application that ran on that
+  schema never wrote NULL there, so a later SET NOT NULL does not break it. Contracts from
+  migrations leave out what ``[tool.migsafe.retired]`` says the release no longer uses.
 """
 
 from __future__ import annotations
@@ -261,11 +263,14 @@ def from_schema(
                 continue
             # Without the source span: a contract is the same whatever text it came from.
             kind = ops.TypeRef(col.type.name, col.type.mods, col.type.array)
+            # A CHECK (col IS NOT NULL), even NOT VALID, holds every write to it: an
+            # application that ran on this schema never wrote NULL there.
+            never_null = schema.null_forbidden(key, col.name)
             columns[col.name] = ColumnUse(
-                kind, not col.not_null, _filled(col) and col.name not in always
+                kind, not never_null, _filled(col) and col.name not in always
             )
             used_types.add(bare(col.type.name))
-            required = col.not_null and not _filled(col) and not col.generated
+            required = never_null and not _filled(col) and not col.generated
             if col.name in always or required:
                 insert.add(col.name)
         tables[key] = TableUse(columns, frozenset(insert))

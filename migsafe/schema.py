@@ -118,12 +118,25 @@ class Schema:
 
     def not_null_proven(self, table: str, column: str) -> bool:
         """A validated ``CHECK (column IS NOT NULL)`` lets SET NOT NULL skip its scan."""
+        return self._not_null_check(table, column, validated=True)
+
+    def null_forbidden(self, table: str, column: str) -> bool:
+        """No INSERT or UPDATE may write NULL into the column: it is NOT NULL, or a
+        ``CHECK (column IS NOT NULL)`` holds new rows to it, even one still NOT VALID."""
+        t = self.table(table)
+        col = t.columns.get(column) if t else None
+        return col is not None and (col.not_null or self._not_null_check(table, column))
+
+    def _not_null_check(self, table: str, column: str, *, validated: bool = False) -> bool:
         t = self.table(table)
         if t is None:
             return False
         pattern = re.compile(rf'^\(?\s*"?{re.escape(column)}"?\s+IS\s+NOT\s+NULL\s*\)?$', re.I)
         return any(
-            c.kind == "check" and c.validated and c.expr and pattern.match(c.expr.strip())
+            c.kind == "check"
+            and (c.validated or not validated)
+            and c.expr
+            and pattern.match(c.expr.strip())
             for c in t.constraints.values()
         )
 

@@ -244,3 +244,37 @@ def test_without_releases_the_rules_find_nothing(
     repo = make_repo(tmp_path / "app", [CREATE, ("0002_drop.sql", "DROP TABLE users;\n", "v2.0.0")])
     (repo / "migsafe.toml").write_text("", encoding="utf-8")
     assert lint(repo, monkeypatch) == []
+
+
+def test_a_not_null_check_makes_the_contract_expect_a_value_even_not_valid() -> None:
+    from migsafe.contracts import from_schema
+    from migsafe.parse.postgres import parse
+    from migsafe.schema import Schema
+
+    schema = Schema()
+    sql = (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, note text, currency text, code text);"
+        "ALTER TABLE orders ALTER COLUMN currency SET DEFAULT 'EUR';"
+        "ALTER TABLE orders ADD CONSTRAINT c1 CHECK (currency IS NOT NULL) NOT VALID;"
+        "ALTER TABLE orders ADD CONSTRAINT c2 CHECK (code IS NOT NULL);"
+    )
+    for st in parse(sql):
+        for op in st.ops:
+            schema.apply(op)
+    orders = from_schema(schema, "2.0.0").tables["orders"]
+    # The release never wrote NULL there, so a later SET NOT NULL does not break it.
+    assert orders.columns["note"].nullable
+    assert not orders.columns["currency"].nullable and orders.columns["currency"].defaulted
+    assert not orders.columns["code"].nullable
+    # Without a default, its INSERTs must have supplied code; currency has a default.
+    assert orders.insert == {"id", "code"}
+    contract = from_schema(schema, "2.0.0")
+    for st in parse(
+        "ALTER TABLE orders ALTER currency SET NOT NULL, ALTER code SET NOT NULL;"
+        "ALTER TABLE orders ALTER note SET NOT NULL;"
+    ):
+        for op in st.ops:
+            schema.apply(op)
+    assert [(p.object, p.kind) for p in compat(schema, contract)] == [
+        ("orders.note", "not-null-added")
+    ]
