@@ -196,6 +196,9 @@ def touches(op: ops.Op) -> tuple[Key, ...]:
             return (("enum", bare(op.name)),)
         case ops.AddEnumValue() | ops.RenameEnumValue():
             return (("enum", bare(op.type_name)),)
+        case ops.RenameType():
+            old = bare(op.type_name)
+            return ("enum", old), ("enum", bare(in_schema_of(op.type_name, op.new_name)))
         case ops.DropObject(object_kind="type"):
             return tuple(("enum", bare(n)) for n in op.names)
     return ()

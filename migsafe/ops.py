@@ -360,6 +360,14 @@ class RenameEnumValue(Op):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RenameType(Op):
+    """ALTER TYPE … RENAME TO: columns of the type keep it under its new name."""
+
+    type_name: str
+    new_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateObject(Op):
     """A new object that cannot affect running queries: schema, sequence, function, view,
     extension, non-enum type, …"""

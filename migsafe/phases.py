@@ -94,6 +94,7 @@ PHASES: dict[str, Phase | None] = {
     "create_enum": EXPAND,
     "add_enum_value": EXPAND,
     "rename_enum_value": CONTRACT,
+    "rename_type": CONTRACT,
     "create_object": EXPAND,
     "drop_object": CONTRACT,
     "drop_schema": CONTRACT,

@@ -280,6 +280,8 @@ class Schema:
                 labels = self.enums.get(bare(op.type_name), [])
                 if op.old in labels:
                     labels[labels.index(op.old)] = op.new
+            case ops.RenameType():
+                self._rename_type(bare(op.type_name), op.new_name)
             case ops.CreateObject(object_kind="view" | "materialized_view" as kind):
                 self.views[bare(op.name)] = kind
             case ops.CreateObject(object_kind="sequence"):
@@ -558,6 +560,15 @@ class Schema:
                 for t in self.tables.values() if dropped and op.cascade else ():
                     for col in [c for c in t.columns.values() if bare(c.type.name) == name]:
                         self._drop_column(t, col.name)
+
+    def _rename_type(self, old: str, new_name: str) -> None:
+        new = bare(in_schema_of(old, new_name))
+        if old in self.enums:
+            self.enums[new] = self.enums.pop(old)
+        for t in self.tables.values():
+            for col in [c for c in t.columns.values() if bare(c.type.name) == old]:
+                renamed = replace(col.type, name=in_schema_of(col.type.name, new_name))
+                t.columns[col.name] = replace(col, type=renamed)
 
     def _drop_schema(self, schema: str) -> None:
         """DROP SCHEMA takes every object in it (with CASCADE; without, it must be empty)."""

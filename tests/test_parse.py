@@ -505,6 +505,10 @@ CASES: list[tuple[str, ops.Op]] = [
         ops.RenameEnumValue(type_name="mood", old="sad", new="blue"),
     ),
     (
+        "ALTER TYPE app.mood RENAME TO feeling;",
+        ops.RenameType(type_name="app.mood", new_name="feeling"),
+    ),
+    (
         "CREATE EXTENSION IF NOT EXISTS pgcrypto;",
         ops.CreateObject(object_kind="extension", name="pgcrypto", if_not_exists=True),
     ),

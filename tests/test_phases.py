@@ -74,6 +74,7 @@ CASES: list[tuple[str, Phase | None]] = [
     ("CREATE TYPE colour AS ENUM ('red')", E),
     ("ALTER TYPE mood ADD VALUE 'sad'", E),
     ("ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'", C),
+    ("ALTER TYPE mood RENAME TO feeling", C),
     ("CREATE VIEW v AS SELECT 1", E),
     ("DROP VIEW v", C),
     ("DROP SCHEMA s", C),

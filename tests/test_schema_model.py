@@ -226,3 +226,17 @@ def test_from_metadata_equals_the_database_create_all_makes(database: str) -> No
     assert modelled.enums == {"invoice_status": ["draft", "sent", "paid"]}
     assert modelled.column_type("customers", "tags") is not None
     assert str(modelled.column_type("customers", "tags")) == "varchar(20)[]"
+
+
+def test_renaming_a_type_renames_the_enum_and_its_columns() -> None:
+    schema = replay(
+        """
+        CREATE TYPE mood AS ENUM ('sad', 'ok');
+        CREATE TABLE t (id int, m mood, ms mood[]);
+        ALTER TYPE mood RENAME TO feeling;
+        """
+    )
+    assert "mood" not in schema.enums and schema.enums["feeling"] == ["sad", "ok"]
+    columns = schema.tables["t"].columns
+    assert (columns["m"].type.name, columns["ms"].type.name) == ("feeling", "feeling")
+    assert columns["ms"].type.array

@@ -646,6 +646,10 @@ class _Builder:
             )
         elif kind == "OBJECT_INDEX":
             yield ops.RenameIndex(index=relation, new_name=new_name, span=self.span)
+        elif kind in ("OBJECT_TYPE", "OBJECT_DOMAIN") and n.get("object"):
+            yield ops.RenameType(
+                type_name=_object_name(n["object"]), new_name=new_name, span=self.span
+            )
         elif kind == "OBJECT_TABCONSTRAINT":
             yield ops.AlterTableOther(table=relation, subcommand="RenameConstraint", span=self.span)
         elif kind in _RELATION_OBJECTS:

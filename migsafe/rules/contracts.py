@@ -58,6 +58,8 @@ def _removals(op: Op, ctx: Context, contract: Contract) -> Iterator[tuple[str, s
                 yield f"narrows column {name} from {need.type} to {op.type}", name
         case ops.RenameEnumValue() if op.old in contract.enums.get(bare(op.type_name), ()):
             yield f"renames label {op.old!r} of type {bare(op.type_name)}", bare(op.type_name)
+        case ops.RenameType() if bare(op.type_name) in contract.enums:
+            yield f"renames type {bare(op.type_name)} to {op.new_name}", bare(op.type_name)
         case ops.DropObject(object_kind="type"):
             for n in op.names:
                 if bare(n) in contract.enums:
