@@ -103,6 +103,7 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "add_constraint.exclude": ((11, Row(AE, scan=True)),),
     "validate_constraint": ((11, Row(SUE, scan=True)),),
     "drop_constraint": ((11, Row(AE)),),
+    "rename_constraint": ((11, Row(AE)),),
     # Removing the foreign key's triggers from the referenced table locks it exclusively too.
     "drop_constraint.foreign_key": ((11, Row(AE, referenced=AE)),),
     "create_index": ((11, Row(SHARE, scan=True)),),
@@ -173,7 +174,6 @@ MODEL: dict[str, tuple[tuple[int, Row], ...]] = {
     "alter_table.AddIdentity": ((11, Row(AE)),),
     "alter_table.DropIdentity": ((11, Row(AE)),),
     "alter_table.SetOptions": ((11, Row(SUE)),),
-    "alter_table.RenameConstraint": ((11, Row(AE)),),
     "alter_table.RenameView": ((11, Row(AE)),),
     "alter_table.RenameSequence": ((11, Row(AE)),),
 }

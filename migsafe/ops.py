@@ -209,6 +209,13 @@ class AddConstraint(Op):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RenameConstraint(Op):
+    table: str
+    name: str
+    new_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ValidateConstraint(Op):
     table: str
     name: str

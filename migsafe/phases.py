@@ -77,6 +77,7 @@ PHASES: dict[str, Phase | None] = {
     "drop_index": CONTRACT,
     "reindex": None,
     "rename_index": None,  # queries never name an index
+    "rename_constraint": None,  # nor, but for ON CONFLICT ON CONSTRAINT, a constraint
     # maintenance and storage
     "set_storage_params": None,
     "set_logged": None,

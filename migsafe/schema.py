@@ -247,6 +247,15 @@ class Schema:
                 self._set_column(op.table, op.column, default=None)
             case ops.AddConstraint(constraint=c):
                 self._add_constraint(self._ensure(op.table), c, bare(op.table))
+            case ops.RenameConstraint():
+                t = self.table(op.table)
+                if t and op.name in t.constraints:
+                    t.constraints = {
+                        (op.new_name if k == op.name else k): (
+                            replace(c, name=op.new_name) if k == op.name else c
+                        )
+                        for k, c in t.constraints.items()
+                    }
             case ops.ValidateConstraint():
                 t = self.table(op.table)
                 if t and op.name in t.constraints:

@@ -434,7 +434,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("alter_table.SetOptions", "ALTER TABLE t ALTER COLUMN x SET (n_distinct = 10)"),
     Case(
-        "alter_table.RenameConstraint",
+        "rename_constraint",
         "ALTER TABLE t RENAME CONSTRAINT ck TO ck2",
         setup=BASE + "ALTER TABLE t ADD CONSTRAINT ck CHECK (x > 0);",
     ),

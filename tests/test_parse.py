@@ -505,6 +505,10 @@ CASES: list[tuple[str, ops.Op]] = [
         ops.RenameEnumValue(type_name="mood", old="sad", new="blue"),
     ),
     (
+        "ALTER TABLE t RENAME CONSTRAINT t_a_check TO t_a_positive;",
+        ops.RenameConstraint(table=T, name="t_a_check", new_name="t_a_positive"),
+    ),
+    (
         "ALTER TYPE app.mood RENAME TO feeling;",
         ops.RenameType(type_name="app.mood", new_name="feeling"),
     ),

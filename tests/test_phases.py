@@ -75,6 +75,7 @@ CASES: list[tuple[str, Phase | None]] = [
     ("ALTER TYPE mood ADD VALUE 'sad'", E),
     ("ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'", C),
     ("ALTER TYPE mood RENAME TO feeling", C),
+    ("ALTER TABLE t RENAME CONSTRAINT t_pkey TO t_pk", None),
     ("CREATE VIEW v AS SELECT 1", E),
     ("DROP VIEW v", C),
     ("DROP SCHEMA s", C),

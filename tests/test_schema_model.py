@@ -240,3 +240,18 @@ def test_renaming_a_type_renames_the_enum_and_its_columns() -> None:
     columns = schema.tables["t"].columns
     assert (columns["m"].type.name, columns["ms"].type.name) == ("feeling", "feeling")
     assert columns["ms"].type.array
+
+
+def test_renaming_a_constraint_keeps_its_place_and_kind() -> None:
+    schema = replay(
+        """
+        CREATE TABLE t (a int PRIMARY KEY, b int CHECK (b > 0), c int UNIQUE);
+        ALTER TABLE t RENAME CONSTRAINT t_b_check TO t_b_positive;
+        """
+    )
+    constraints = schema.tables["t"].constraints
+    assert list(constraints) == ["t_pkey", "t_b_positive", "t_c_key"]
+    assert (constraints["t_b_positive"].name, constraints["t_b_positive"].kind) == (
+        "t_b_positive",
+        "check",
+    )

@@ -651,7 +651,9 @@ class _Builder:
                 type_name=_object_name(n["object"]), new_name=new_name, span=self.span
             )
         elif kind == "OBJECT_TABCONSTRAINT":
-            yield ops.AlterTableOther(table=relation, subcommand="RenameConstraint", span=self.span)
+            yield ops.RenameConstraint(
+                table=relation, name=str(n.get("subname")), new_name=new_name, span=self.span
+            )
         elif kind in _RELATION_OBJECTS:
             yield ops.AlterTableOther(
                 table=relation, subcommand="Rename" + kind[7:].title(), span=self.span
