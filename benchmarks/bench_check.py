@@ -12,7 +12,6 @@ the median of N runs after one warm-up run; interpreter start-up and imports inc
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -20,29 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from wide_database import arguments, wide_database
 
-from test_introspect import wide_schema_sql  # noqa: E402
-
-from migsafe.contracts import from_database, save  # noqa: E402
-from migsafe.db.ephemeral import connect, open_server, scratch_on  # noqa: E402
+from migsafe.contracts import from_database, save
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--tables", type=int, default=1000)
-    parser.add_argument("--columns", type=int, default=20)
-    args = parser.parse_args()
-    with (
-        open_server(args.database_url) as server,
-        scratch_on(server, "migsafe_bench") as dsn,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        with connect(dsn) as conn:
-            conn.execute(wide_schema_sql(args.tables, args.columns).encode())
+    args = arguments(__doc__.split("\n\n")[0])
+    with wide_database(args) as (server, dsn), tempfile.TemporaryDirectory() as tmp:
         save(from_database(dsn, "1.0.0"), Path(tmp) / ".migsafe" / "contracts" / "1.0.0.json")
         command = [sys.executable, "-m", "migsafe", "check", "--against", "1.0.0"]
         command += ["--database-url", dsn]

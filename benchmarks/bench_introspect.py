@@ -12,32 +12,18 @@ the median of N runs in this process (connection set-up included), after one war
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from wide_database import arguments, wide_database
 
-from test_introspect import wide_schema_sql  # noqa: E402
-
-from migsafe.db.ephemeral import connect, open_server, scratch_on  # noqa: E402
-from migsafe.db.introspect import QUERIES, introspect  # noqa: E402
+from migsafe.db.introspect import QUERIES, introspect
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--tables", type=int, default=1000)
-    parser.add_argument("--columns", type=int, default=20)
-    args = parser.parse_args()
-    with open_server(args.database_url) as server, scratch_on(server, "migsafe_bench") as dsn:
-        with connect(dsn) as conn:
-            conn.execute(wide_schema_sql(args.tables, args.columns).encode())
+    args = arguments(__doc__.split("\n\n")[0])
+    with wide_database(args) as (server, dsn):
         introspect(dsn)
         times = []
         for _ in range(args.repeat):

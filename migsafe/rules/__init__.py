@@ -43,6 +43,7 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
+_LOADED = False  # every family imported (a family imported on its own does not count)
 _FAMILIES = (
     "locking",
     "destructive",
@@ -90,8 +91,11 @@ def quoted(name: str) -> str:
 
 def all_rules() -> dict[str, Rule]:
     """Every registered rule; importing all families here, whichever were imported first."""
-    import importlib
+    global _LOADED
+    if not _LOADED:
+        import importlib
 
-    for family in _FAMILIES:
-        importlib.import_module(f"migsafe.rules.{family}")
+        for family in _FAMILIES:
+            importlib.import_module(f"migsafe.rules.{family}")
+        _LOADED = True
     return _REGISTRY

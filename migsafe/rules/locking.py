@@ -423,7 +423,10 @@ def _slow_work(ctx: Context) -> str | None:
     "any transaction, constraints checked with VALIDATE CONSTRAINT.",
 )
 def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
-    if op is not ctx.statement.ops[0] or not ctx.in_transaction:
+    if op is not ctx.statement.ops[0] or not ctx.in_transaction or not ctx.held:
+        return
+    work = _slow_work(ctx)
+    if work is None:
         return
     dropped = {
         bare(name) for st in ctx.earlier for o in st.ops if isinstance(o, ops.DropTable)
@@ -436,8 +439,7 @@ def strong_lock_held(op: ops.Op, ctx: Context) -> Iterator[Violation]:
         and not _on_new(ctx, relation)
         and bare(relation) not in dropped
     ]
-    work = _slow_work(ctx) if held else None
-    if work is None:
+    if not held:
         return
     # Name the lock on a table this statement works on, if one is held: that is the one
     # its slowness keeps in place for longest.

@@ -64,10 +64,13 @@ def mixed_phase(op: Op, ctx: Context) -> Iterator[Violation]:
     # A declared phase turns every out-of-phase statement into a phase-mismatch instead.
     if ctx.migration.declared_phase is not None or not ctx.phases:
         return
+    position = _position(op, ctx)
+    if ctx.phases[ctx.index][position] is not CONTRACT:
+        return
     flat = [(i, j, p) for i, st in enumerate(ctx.phases) for j, p in enumerate(st)]
     first_contract = _first(flat, CONTRACT)
     first_expand = _first(flat, EXPAND)
-    if first_expand is None or first_contract != (ctx.index, _position(op, ctx)):
+    if first_expand is None or first_contract != (ctx.index, position):
         return
     expand_op = ctx.statements[first_expand[0]].ops[first_expand[1]]
     line = ctx.statements[first_expand[0]].span.line
