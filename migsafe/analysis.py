@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from migsafe import declarations, locks, ops
-from migsafe.contracts import Contract, ReleaseLayout, from_schema, retired_for
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
@@ -24,6 +24,9 @@ from migsafe.phases import Phase, statement_phases
 from migsafe.rules import Rule, all_rules
 from migsafe.schema import Schema
 from migsafe.sources import Migration
+
+if TYPE_CHECKING:
+    from migsafe.contracts import Contract, ReleaseLayout
 
 _ZERO_DURATION = re.compile(r"^\s*0*(\.0*)?\s*(us|ms|s|min|h|d)?\s*$", re.I)
 _IGNORE = re.compile(r"--\s*migsafe:ignore(?P<file>-file)?\s+(?P<ids>[\w-]+(?:\s*,\s*[\w-]+)*)")
@@ -256,6 +259,10 @@ class Analyzer:
         for name in layout.supported(release):
             contract = layout.contracts.get(name) or self._derived.get(name)
             if contract is None and name in self._release_ends:
+                # Only a run with releases configured gets here: keep contracts off the
+                # import path of a plain lint.
+                from migsafe.contracts import from_schema, retired_for
+
                 contract = from_schema(
                     self._release_ends[name], name, retired=retired_for(name, layout.retired)
                 )

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from migsafe import ops
-from migsafe.compat import Key, compat, touches
-from migsafe.contracts import Contract
 from migsafe.findings import Severity
 from migsafe.locks import type_change_narrows
 from migsafe.ops import Op, Span, bare, in_schema_of
@@ -23,6 +21,8 @@ from migsafe.rules import Violation, rule
 
 if TYPE_CHECKING:
     from migsafe.analysis import Context
+    from migsafe.compat import Key
+    from migsafe.contracts import Contract
 
 
 def _per(contract: Contract) -> str:
@@ -121,6 +121,8 @@ def breaks_previous_release(op: Op, ctx: Context) -> Iterator[Violation]:
     last = ctx.index == len(ctx.statements) - 1 and op is ctx.statement.ops[-1]
     if ctx.migration.direction != "up" or not ctx.supported or not last:
         return
+    from migsafe.compat import compat, touches
+
     after = ctx.schema.copy()
     after.apply(op)
     touched: dict[Key, Span] = {}
