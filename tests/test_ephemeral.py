@@ -241,12 +241,10 @@ def test_root_without_a_server_user_is_refused(
 
 
 @pytest.mark.usefixtures("no_docker")
-def test_docker_without_an_engine_is_skipped_quickly() -> None:
-    started = time.monotonic()
+def test_docker_without_an_engine_is_skipped_before_testcontainers_loads() -> None:
     skipped = pytest.raises(Unavailable, match="no Docker engine at")
     with skipped, scratch_database(None, provider="docker"):
         pass
-    assert time.monotonic() - started < 1.0
     assert "testcontainers" not in sys.modules
 
 
