@@ -557,12 +557,16 @@ def capture(
 @click.option("--against", "release", required=True, help="The release whose contract to check.")
 @click.option("--database-url", help="Check the schema of this live database.")
 @click.option("--at", "at", metavar="MIGRATION", help="Check the schema at this migration.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @_config
 def check(
     paths: tuple[Path, ...],
     release: str,
     database_url: str | None,
     at: str | None,
+    fmt: str,
     config_path: Path | None,
 ) -> None:
     """Check that a release still works on a schema: a live database (--database-url), or
@@ -603,6 +607,17 @@ def check(
     except contracts.ContractError as exc:
         fail(str(exc))
     problems = compat.compat(schema, wanted, provenance)
+    if fmt == "json":
+        import json
+
+        doc = {
+            "release": release,
+            "compatible": not problems,
+            "tables_checked": len(wanted.tables),
+            "problems": [p.to_json() for p in problems],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        sys.exit(EXIT_REFUSED if problems else 0)
     for problem in problems:
         click.echo(str(problem))
     if problems:

@@ -57,6 +57,15 @@ class Problem:
         """The object as people write it: ``users``, ``users.email``, ``type mood``."""
         return f"type {self.key[1]}" if self.key[0] == "enum" else ".".join(self.key[1:])
 
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind,
+            "object": self.object,
+            "expected": self.expected,
+            "found": self.found,
+            "migration": self.migration,
+        }
+
     def __str__(self) -> str:
         cause = f" (caused by {self.migration})" if self.migration else ""
         return (

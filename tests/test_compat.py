@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,26 @@ def test_check_exit_codes(project: Path) -> None:
     assert missing.exit_code == 2 and "capture" in missing.output
     unknown = runner.invoke(main, ["check", "--against", "1.0.0", "--at", "nope", "migrations"])
     assert unknown.exit_code == 2
+
+
+def test_check_json_names_each_problem_and_its_migration(project: Path) -> None:
+    runner = CliRunner()
+    args = ["check", "--against", "1.0.0", "--format", "json", "migrations"]
+    bad = runner.invoke(main, args)
+    assert bad.exit_code == 3, bad.output
+    doc = json.loads(bad.output)
+    assert doc["release"] == "1.0.0" and doc["compatible"] is False
+    [problem] = doc["problems"]
+    assert problem["object"] == "users.nick" and problem["kind"] == "missing-column"
+    assert problem["migration"].endswith("0002_drop.sql")
+    ok = runner.invoke(main, [*args[:5], "--at", "0001_base", "migrations"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output) == {
+        "release": "1.0.0",
+        "compatible": True,
+        "tables_checked": doc["tables_checked"],
+        "problems": [],
+    }
 
 
 def test_check_unreachable_database_hides_the_password(project: Path) -> None:
