@@ -354,9 +354,13 @@ class CreateEnum(Op):
 
 @dataclass(frozen=True, kw_only=True)
 class AddEnumValue(Op):
+    """``neighbor`` is the label named by BEFORE/AFTER; without one the label goes last."""
+
     type_name: str
     value: str
     if_not_exists: bool = False
+    neighbor: str | None = None
+    after: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

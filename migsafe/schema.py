@@ -284,7 +284,10 @@ class Schema:
             case ops.AddEnumValue():
                 labels = self.enums.setdefault(bare(op.type_name), [])
                 if op.value not in labels:
-                    labels.append(op.value)
+                    at = len(labels)
+                    if op.neighbor in labels:
+                        at = labels.index(op.neighbor) + (1 if op.after else 0)
+                    labels.insert(at, op.value)
             case ops.RenameEnumValue():
                 labels = self.enums.get(bare(op.type_name), [])
                 if op.old in labels:

@@ -115,6 +115,8 @@ RICH = (
     ALTER TYPE mood ADD VALUE IF NOT EXISTS 'ok';
     ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';
     ALTER TYPE app.state ADD VALUE 'archived';
+    ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ecstatic';
+    ALTER TYPE mood ADD VALUE 'glad' AFTER 'blue';
     """,
     # 5: partitioning
     """

@@ -108,9 +108,11 @@ def test_views_sequences_enums_and_schemas() -> None:
         ALTER TYPE s.st RENAME VALUE 'a' TO 'z';
         ALTER TYPE s.st ADD VALUE 'c';
         ALTER TYPE s.st ADD VALUE IF NOT EXISTS 'c';
+        ALTER TYPE s.st ADD VALUE 'y' BEFORE 'z';
+        ALTER TYPE s.st ADD VALUE 'bb' AFTER 'b';
         """
     )
-    assert schema.enums == {"s.st": ["z", "b", "c"]}
+    assert schema.enums == {"s.st": ["y", "z", "b", "bb", "c"]}
     assert schema.views == {"v": "view", "s.m": "materialized_view"}
     assert schema.sequences == {"q"}
     assert set(schema.indexes) == {"s.t_id_idx"}

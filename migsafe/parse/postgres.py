@@ -803,6 +803,8 @@ class _Builder:
                 type_name=type_name,
                 value=str(n.get("newVal")),
                 if_not_exists=bool(n.get("skipIfNewValExists")),
+                neighbor=str(n["newValNeighbor"]) if n.get("newValNeighbor") else None,
+                after=bool(n.get("newValIsAfter")),
                 span=self.span,
             )
 
