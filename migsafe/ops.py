@@ -317,6 +317,7 @@ class AlterTableOther(Op):
     table: str
     subcommand: str
     referenced: str | None = None  # the parent of INHERIT / NO INHERIT
+    new_name: str | None = None  # ALTER VIEW / MATERIALIZED VIEW / SEQUENCE … RENAME TO
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -87,6 +87,7 @@ PHASES: dict[str, Phase | None] = {
     "attach_partition": EXPAND,
     "detach_partition": CONTRACT,  # its rows vanish from the parent
     "alter_table_other": None,
+    "alter_table_other.rename": CONTRACT,  # a view or sequence old code names
     "create_trigger": EXPAND,  # e.g. the dual-write trigger of a rename
     "create_policy": None,
     "refresh_materialized_view": BACKFILL,
@@ -131,6 +132,8 @@ def variant(op: Op, schema: Schema) -> str:
             return "drop_constraint.relaxes" if relaxes else op.kind
         case ops.CreateIndex(unique=True):
             return "create_index.unique"
+        case ops.AlterTableOther(new_name=str()):
+            return "alter_table_other.rename"
     return op.kind
 
 

@@ -228,6 +228,14 @@ class Schema:
             case ops.DropColumn():
                 for t in self._family(op.table):
                     self._drop_column(t, op.column)
+            case ops.AlterTableOther(
+                subcommand="RenameView" | "RenameMatview", new_name=str() as new
+            ):
+                self._rename_relation(bare(op.table), bare(in_schema_of(op.table, new)))
+            case ops.AlterTableOther(subcommand="RenameSequence", new_name=str() as new):
+                if bare(op.table) in self.sequences:
+                    self.sequences.discard(bare(op.table))
+                    self.sequences.add(bare(in_schema_of(op.table, new)))
             case ops.RenameColumn():
                 for t in self._family(op.table):
                     self._rename_column(t, op.column, op.new_name)

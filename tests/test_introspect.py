@@ -143,6 +143,11 @@ RICH = (
     CREATE TABLE scratch (id int PRIMARY KEY, note text);
     CREATE SEQUENCE doomed_seq;
     CREATE TYPE doomed_type AS ENUM ('a');
+    CREATE VIEW renamed_view AS SELECT 2 AS two;
+    ALTER VIEW renamed_view RENAME TO view_renamed;
+    ALTER MATERIALIZED VIEW org_counts RENAME TO org_member_counts;
+    CREATE SEQUENCE seq_old;
+    ALTER SEQUENCE seq_old RENAME TO seq_new;
     DROP VIEW app.doomed;
     DROP SEQUENCE doomed_seq;
     DROP TYPE doomed_type;

@@ -656,7 +656,10 @@ class _Builder:
             )
         elif kind in _RELATION_OBJECTS:
             yield ops.AlterTableOther(
-                table=relation, subcommand="Rename" + kind[7:].title(), span=self.span
+                table=relation,
+                subcommand="Rename" + kind[7:].title(),
+                new_name=new_name,
+                span=self.span,
             )
 
     def _IndexStmt(self, n: Node) -> Iterator[ops.Op]:
