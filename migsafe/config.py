@@ -119,12 +119,16 @@ def check_pg_version(value: Any, where: str) -> int:
     return value
 
 
-_OBJECT = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
+_OBJECT = re.compile(
+    r"^(?:[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}"
+    r"|type [A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?(:.+)?)$"
+)
 
 
 def check_retired(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     """``[tool.migsafe.retired]``: each key a release version, each value a list of
-    ``table`` or ``table.column`` names (``schema.table.column`` outside public). Checked
+    ``table`` or ``table.column`` names (``schema.table.column`` outside public), or enum
+    labels as ``type mood:sad`` (``type mood`` for the whole type). Checked
     strictly: a misspelt version or object would silently keep a retired object in the
     contract, or drop one still in use."""
     from migsafe.releases import ReleaseError, version_key
@@ -148,8 +152,8 @@ def check_retired(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         for name in objects:
             if not _OBJECT.match(name):
                 raise ConfigError(
-                    f'{where}: retired."{version}": {name!r} is not a "table" or '
-                    '"table.column" name'
+                    f'{where}: retired."{version}": {name!r} is not a "table", '
+                    '"table.column" or "type enum:label" name'
                 )
         retired[version] = tuple(objects)
     return retired

@@ -241,13 +241,21 @@ def from_schema(
     sent: Mapping[str, frozenset[str]] | None = None,
 ) -> Contract:
     """The contract of an application that uses all of ``schema`` but the ``retired``
-    objects (``table`` or ``table.column``). ``sent``: per table, columns the application
-    always sends though the schema gives them no reason to (SQLAlchemy Python-side
-    defaults)."""
+    objects (``table``, ``table.column``, ``type enum:label`` or ``type enum``). ``sent``:
+    per table, columns the application always sends though the schema gives them no reason
+    to (SQLAlchemy Python-side defaults)."""
     gone_tables = {bare(r) for r in retired if schema.table(r) is not None}
     gone_columns: set[tuple[str, str]] = set()
+    gone_labels: dict[str, set[str]] = {}
+    gone_types: set[str] = set()
     for name in retired:
-        if bare(name) not in gone_tables:
+        if name.startswith("type "):
+            type_name, colon, label = name[5:].partition(":")
+            if colon:
+                gone_labels.setdefault(bare(type_name), set()).add(label)
+            else:
+                gone_types.add(bare(type_name))
+        elif bare(name) not in gone_tables:
             table_name, _, column = name.rpartition(".")
             gone_columns.add((bare(table_name), column))
     tables: dict[str, TableUse] = {}
@@ -274,7 +282,11 @@ def from_schema(
             if col.name in always or required:
                 insert.add(col.name)
         tables[key] = TableUse(columns, frozenset(insert))
-    enums = {k: tuple(v) for k, v in schema.enums.items() if k in used_types}
+    enums = {
+        k: tuple(label for label in v if label not in gone_labels.get(k, ()))
+        for k, v in schema.enums.items()
+        if k in used_types and k not in gone_types
+    }
     return Contract(release, tables, enums, source)
 
 

@@ -131,11 +131,45 @@ def test_contract_from_migrations_leaves_retired_objects_out(tmp_path: Path) -> 
     assert set(later) == {"id", "nick"}
 
 
+def test_retired_enum_labels_and_types_leave_the_contract(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "app",
+        [
+            (
+                "0001_users.sql",
+                "CREATE TYPE mood AS ENUM ('ok', 'sad', 'v1.2:x');\n"
+                "CREATE TYPE app_state AS ENUM ('on');\n"
+                "CREATE TABLE users (id bigint PRIMARY KEY, m mood, s app_state);\n",
+                "v1.0.0",
+            ),
+            ("0002_nick.sql", "ALTER TABLE users ADD nick text;\n", "v2.0.0"),
+        ],
+    )
+    table = assign(discover([repo / "migrations"]), "git")
+    retired = {"2.0.0": ("type mood:sad", "type mood:v1.2:x", "type app_state")}
+    assert from_migrations(table, "1.0.0", retired).enums == {
+        "mood": ("ok", "sad", "v1.2:x"),
+        "app_state": ("on",),
+    }
+    assert from_migrations(table, "2.0.0", retired).enums == {"mood": ("ok",)}
+
+
 def test_retired_config_is_validated(tmp_path: Path) -> None:
     known = all_rules()
     good = config_mod.parse({"retired": {"2.1.0": ["users.legacy_name"]}}, None, known)
     assert good.retired == {"2.1.0": ("users.legacy_name",)}
-    for bad in ({"2.1.0": "users.x"}, {"not a version": ["a"]}, {"2.1.0": ["a b"]}, ["x"]):
+    labels = ["type mood:sad", "type app.state", "type mood:a b"]
+    assert config_mod.parse({"retired": {"2.1.0": labels}}, None, known).retired == {
+        "2.1.0": tuple(labels)
+    }
+    for bad in (
+        {"2.1.0": "users.x"},
+        {"not a version": ["a"]},
+        {"2.1.0": ["a b"]},
+        ["x"],
+        {"2.1.0": ["type "]},
+        {"2.1.0": ["type a b:c"]},
+    ):
         with pytest.raises(config_mod.ConfigError):
             config_mod.parse({"retired": bad}, None, known)
 
