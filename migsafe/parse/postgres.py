@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -293,6 +294,9 @@ def _min_location(node: Any) -> int | None:
     return best
 
 
+_CLAUSE_MARK = re.compile(r"['\"(),;]")
+
+
 class _Builder:
     """Turns one parsed statement into ops; holds the source for sub-spans and expression
     text (taken from the file, as the author wrote it)."""
@@ -308,7 +312,8 @@ class _Builder:
         """The end of the clause starting at ``start``: the next comma, semicolon or
         unbalanced closing parenthesis outside quotes, trailing blanks dropped."""
         text, depth, i, stop = self.sql, 0, start, self.span.end
-        while i < stop:
+        while (found := _CLAUSE_MARK.search(text, i, stop)) is not None:
+            i = found.start()
             ch = text[i]
             if ch in "'\"":
                 close = text.find(ch, i + 1)
@@ -320,9 +325,11 @@ class _Builder:
                 if depth == 0:
                     break
                 depth -= 1
-            elif depth == 0 and ch in ",;":
+            elif depth == 0:
                 break
             i += 1
+        else:
+            i = stop
         while i > start and text[i - 1] in " \t\r\n":
             i -= 1
         return i
