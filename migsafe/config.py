@@ -38,6 +38,9 @@ class Config:
     # Release version → the objects ("table", "table.column") its application no longer
     # uses: contracts built from migrations for that release and later ones leave them out.
     retired: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where `migsafe deploy` keeps the release ledger (migsafe.ledger).
+    ledger_schema: str = "public"
+    ledger_table: str = "migsafe_releases"
 
 
 KEYS = (
@@ -52,6 +55,8 @@ KEYS = (
     "releases-file",
     "compat-window",
     "retired",
+    "ledger-schema",
+    "ledger-table",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -201,6 +206,12 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
             f"{where}: compat-window must be a whole number of releases (0 or more), got {window!r}"
         )
     retired = check_retired(data.get("retired", {}), where)
+    ledger = {}
+    for key, default in (("ledger-schema", "public"), ("ledger-table", "migsafe_releases")):
+        value = data.get(key, default)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w$]{0,62}", value):
+            raise ConfigError(f"{where}: {key} must be an SQL identifier, got {value!r}")
+        ledger[key] = value
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -220,6 +231,8 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         releases_file=base / releases_file,
         compat_window=window,
         retired=retired,
+        ledger_schema=ledger["ledger-schema"],
+        ledger_table=ledger["ledger-table"],
     )
 
 
