@@ -662,7 +662,8 @@ def explain(rule_id: str) -> None:
 
 
 # The deploy-time commands (release ledger, gate, rollback) live in their own module.
-from migsafe.cli_deploy import deploy, gate  # noqa: E402
+from migsafe.cli_deploy import deploy, gate, rollback  # noqa: E402
 
 main.add_command(deploy)
 main.add_command(gate)
+main.add_command(rollback)
