@@ -281,7 +281,8 @@ def _deployer_options(f: Any) -> Any:
 
 
 def _deployer(values: Mapping[str, Any], secrets: tuple[str, ...]) -> Any:
-    from migsafe.deploy import DeployError, Options, make
+    from migsafe.deploy import Options, make
+    from migsafe.deploy.run import DeployError
 
     servers: dict[str, str] = {}
     for item in values["servers"]:
@@ -333,7 +334,7 @@ def _secrets(dsn: str) -> tuple[str, ...]:
 def weight(release: str, weight: int, **values: Any) -> None:
     """Send WEIGHT percent of the traffic to RELEASE, the rest to the other releases (for
     deployers that split traffic: haproxy, or a --weight-cmd)."""
-    from migsafe.deploy import DeployError
+    from migsafe.deploy.run import DeployError
 
     deployer = _deployer(values, ())
     try:

@@ -248,14 +248,8 @@ def find(conn: Any, where: Location, release: str) -> Entry:
     raise unknown(release, known, where)
 
 
-def before(conn: Any, where: Location, release: str) -> Entry | None:
-    """The release that ran before ``release``: the one current when it was recorded,
-    None for the first release. :class:`LedgerError` when either is not in the ledger."""
-    entry = find(conn, where, release)
-    return find(conn, where, entry.previous) if entry.previous is not None else None
-
-
 def contract_of(conn: Any, where: Location, release: str) -> tuple[Contract, str | None]:
-    """``release``'s contract and the release before it (see :func:`before`)."""
+    """``release``'s contract and the release before it: the one current when it was
+    recorded (None for the first release). :class:`LedgerError` when it is not recorded."""
     entry = find(conn, where, release)
     return entry.contract, entry.previous

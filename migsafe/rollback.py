@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from migsafe import gate, ledger
 from migsafe.compat import Provenance
-from migsafe.deploy import Deployer, DeployError
+from migsafe.deploy.base import Deployer
+from migsafe.deploy.run import DeployError
 
 if TYPE_CHECKING:
     from migsafe.config import Config

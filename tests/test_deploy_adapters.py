@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from migsafe.deploy import DeployError, DeployTimeout, Options, Revision, Runner, make
+from migsafe.deploy import Options, make
+from migsafe.deploy.base import Revision
 from migsafe.deploy.command import Command
 from migsafe.deploy.helm import Helm
 from migsafe.deploy.kubectl import Argo, Kubectl, release_of
-from migsafe.deploy.run import redact, redact_argv
+from migsafe.deploy.run import DeployError, DeployTimeout, Runner, redact, redact_argv
 
 DATA = Path(__file__).parent / "data" / "deploy"
 Rule = dict[str, object]

@@ -30,8 +30,8 @@ import psycopg
 import pytest
 
 from migsafe.db.ephemeral import Server, scratch_on
-from migsafe.deploy import Runner
 from migsafe.deploy.haproxy import HAProxy
+from migsafe.deploy.run import Runner
 
 pytestmark = pytest.mark.postgres
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "bluegreen"

@@ -42,8 +42,9 @@ def test_recording_creates_the_table_and_chains_previous_releases(dsn: str) -> N
         second = ledger.record(conn, HERE, "2.0.0", contract(dsn, "2.0.0"), last_migration="0002")
         assert (first.previous, second.previous) == (None, "1.0.0")
         assert ledger.current(conn, HERE) == second
-        assert ledger.before(conn, HERE, "2.0.0") == first
-        assert ledger.contract_of(conn, HERE, "2.0.0")[0].release == "2.0.0"
+        wanted, previous = ledger.contract_of(conn, HERE, "2.0.0")
+        assert (wanted.release, previous) == ("2.0.0", "1.0.0")
+        assert ledger.contract_of(conn, HERE, "1.0.0")[1] is None
 
 
 def test_recording_again_updates_in_place(dsn: str) -> None:

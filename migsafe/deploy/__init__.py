@@ -1,29 +1,21 @@
 """Deployer adapters behind one interface (:class:`~migsafe.deploy.base.Deployer`):
 ``kubectl`` Deployments, ``argo`` Rollouts, ``helm`` releases, ``haproxy`` server weights and
-``command`` templates. :func:`make` builds one from :class:`Options`."""
+``command`` templates. :func:`make` builds one from :class:`Options`.
+
+This module stays light (the command line imports it for the choices of ``--deployer``);
+the adapters load when :func:`make` needs one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from migsafe.deploy.base import Deployer, Revision
-from migsafe.deploy.run import CommandRecord, DeployError, DeployTimeout, Runner
+if TYPE_CHECKING:
+    from migsafe.deploy.base import Deployer
 
 KINDS = ("kubectl", "argo", "helm", "haproxy", "command")
-
-__all__ = [
-    "KINDS",
-    "CommandRecord",
-    "DeployError",
-    "DeployTimeout",
-    "Deployer",
-    "Options",
-    "Revision",
-    "Runner",
-    "make",
-]
 
 
 @dataclass(frozen=True)
@@ -48,6 +40,8 @@ class Options:
 def make(options: Options) -> Deployer:
     """The adapter ``options`` describe; :class:`DeployError` when something it needs is
     missing."""
+    from migsafe.deploy.run import DeployError, Runner
+
     runner = Runner(options.timeout, options.secrets)
     kind = options.kind
     if kind not in KINDS:

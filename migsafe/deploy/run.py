@@ -10,7 +10,6 @@ secret.
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,6 +97,8 @@ class Runner:
     def run(self, argv: Sequence[str], *, timeout: float | None = None) -> str:
         """Run ``argv`` and return its standard output; a non-zero exit, a missing program or
         the time limit is a :class:`DeployError` quoting the end of its error output."""
+        import subprocess
+
         limit = self.timeout if timeout is None else timeout
         shown = " ".join(redact_argv(argv, self.secrets))
         started = time.monotonic()
