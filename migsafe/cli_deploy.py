@@ -245,7 +245,11 @@ def _deployer_options(f: Any) -> Any:
     from migsafe.deploy import KINDS
 
     options = [
-        click.option("--deployer", type=click.Choice(KINDS), required=True, help="Who deploys."),
+        click.option(
+            "--deployer",
+            type=click.Choice(KINDS),
+            help="Who deploys (default: deployer in [tool.migsafe.deploy]).",
+        ),
         click.option("--name", help="Deployment, Rollout, Helm release, or HAProxy backend."),
         click.option("--namespace", help="Kubernetes namespace."),
         click.option("--context", help="kubeconfig context."),
@@ -270,9 +274,7 @@ def _deployer_options(f: Any) -> Any:
         click.option(
             "--timeout",
             type=click.FloatRange(min=1),
-            default=300,
-            show_default=True,
-            help="Seconds each deployer command and the wait may take.",
+            help="Seconds each deployer command and the wait may take (default 300).",
         ),
     ]
     for option in reversed(options):
@@ -280,33 +282,46 @@ def _deployer_options(f: Any) -> Any:
     return f
 
 
-def _deployer(values: Mapping[str, Any], secrets: tuple[str, ...]) -> Any:
+def _deployer(given: Mapping[str, Any], secrets: tuple[str, ...], cfg: Config) -> Any:
+    """The deployer the options describe, ``[tool.migsafe.deploy]`` filling in the ones not
+    given on the command line."""
     from migsafe.deploy import Options, make
     from migsafe.deploy.run import DeployError
 
+    values = {**cfg.deploy, **{k: v for k, v in given.items() if v not in (None, ())}}
     servers: dict[str, str] = {}
-    for item in values["servers"]:
-        name, eq, release = item.partition("=")
-        if not eq or not name or not release:
-            fail(f"--server {item!r}: expected NAME=RELEASE, e.g. --server green=2.0.0")
-        servers[name] = release
+    if given["servers"]:
+        for item in given["servers"]:
+            name, eq, release = item.partition("=")
+            if not eq or not name or not release:
+                fail(f"--server {item!r}: expected NAME=RELEASE, e.g. --server green=2.0.0")
+            servers[name] = release
+    else:
+        configured = cfg.deploy.get("servers")
+        if isinstance(configured, dict):
+            servers = {str(k): str(v) for k, v in configured.items()}
+    if not values.get("deployer"):
+        fail(
+            "give --deployer (kubectl, argo, helm, haproxy, command) or set deployer in "
+            "[tool.migsafe.deploy]"
+        )
     commands = {
-        key: values[f"{key}_cmd"]
+        key: str(values[f"{key}_cmd"])
         for key in ("undo", "current", "history", "wait", "weight")
-        if values[f"{key}_cmd"]
+        if values.get(f"{key}_cmd")
     }
     try:
         return make(
             Options(
-                values["deployer"],
-                name=values["name"],
-                namespace=values["namespace"],
-                context=values["context"],
-                container=values["container"],
-                socket=values["socket"],
+                str(values["deployer"]),
+                name=values.get("name"),
+                namespace=values.get("namespace"),
+                context=values.get("context"),
+                container=values.get("container"),
+                socket=Path(values["socket"]) if values.get("socket") else None,
                 servers=servers,
                 commands=commands,
-                timeout=values["timeout"],
+                timeout=float(values.get("timeout") or 300),
                 secrets=secrets,
             )
         )
@@ -331,12 +346,13 @@ def _secrets(dsn: str) -> tuple[str, ...]:
 @click.option("--release", required=True, help="The release to send traffic to.")
 @click.option("--weight", type=click.IntRange(0, 100), required=True, help="Percent of traffic.")
 @_deployer_options
-def weight(release: str, weight: int, **values: Any) -> None:
+@_config
+def weight(release: str, weight: int, config_path: Path | None, **values: Any) -> None:
     """Send WEIGHT percent of the traffic to RELEASE, the rest to the other releases (for
     deployers that split traffic: haproxy, or a --weight-cmd)."""
     from migsafe.deploy.run import DeployError
 
-    deployer = _deployer(values, ())
+    deployer = _deployer(values, (), _load_config(config_path))
     try:
         deployer.set_weight(release, weight)
         deployer.wait()
@@ -402,7 +418,7 @@ def rollback(
         from migsafe.cli import _discover
 
         migrations = _discover(migration_paths, cfg)
-    deployer = _deployer(values, _secrets(database_url))
+    deployer = _deployer(values, _secrets(database_url), cfg)
 
     def confirm(plan: str) -> bool:
         if yes:

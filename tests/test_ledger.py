@@ -136,3 +136,13 @@ def test_cli_status_of_an_unreachable_database_hides_the_password() -> None:
     assert done.exit_code == 2
     assert "cannot use the database at" in done.output
     assert "s3cret" not in done.output
+
+
+def test_a_ledger_table_name_must_be_an_identifier(tmp_path: Path) -> None:
+    (tmp_path / "migsafe.toml").write_text('ledger-table = "releases; drop"\n', encoding="utf-8")
+    with contextlib.chdir(tmp_path):
+        done = CliRunner().invoke(
+            main, ["deploy", "status", "--database-url", "postgresql://127.0.0.1:1/x"]
+        )
+    assert done.exit_code == 2
+    assert "ledger-table must be an SQL identifier, got 'releases; drop'" in done.output

@@ -226,3 +226,23 @@ def test_kubectl_failure_mid_undo_is_reported_and_the_ledger_not_marked(
     assert incident["commands"][-1]["argv"][1:] == [*k, "rollout", "undo", "deployment/web",
                                                     "--to-revision=2"]  # fmt: skip
     assert statuses(dsn) == [("1.9.1", "live"), ("2.0.0", "live")]
+
+
+def test_the_deployer_can_come_from_the_config(dsn: str, tmp_path: Path) -> None:
+    marker = tmp_path / "undone"
+    undo = marker_cmd(marker)[-1]
+    (tmp_path / "migsafe.toml").write_text(
+        f"[deploy]\ndeployer = \"command\"\nundo-cmd = '''{undo}'''\ntimeout = 60\n",
+        encoding="utf-8",
+    )
+    done = rollback("--database-url", dsn, "--previous", cwd=tmp_path)
+    assert done.exit_code == 0, done.output
+    assert marker.read_text(encoding="utf-8") == "1.0.0"
+    (tmp_path / "migsafe.toml").write_text('[deploy]\ndeployer = "kubect"\n', encoding="utf-8")
+    done = rollback("--database-url", dsn, "--previous", cwd=tmp_path)
+    assert done.exit_code == 2
+    assert "deploy.deployer must be one of kubectl, argo, helm, haproxy, command" in done.output
+    (tmp_path / "migsafe.toml").write_text("[deploy]\nundo_cmd = 'x'\n", encoding="utf-8")
+    done = rollback("--database-url", dsn, "--previous", cwd=tmp_path)
+    assert done.exit_code == 2
+    assert "unknown key 'undo_cmd' in [tool.migsafe.deploy]" in done.output

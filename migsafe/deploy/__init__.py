@@ -37,6 +37,57 @@ class Options:
     secrets: tuple[str, ...] = ()
 
 
+# [tool.migsafe.deploy]: the deployer options a rollback job would otherwise pass each time.
+SETTINGS = {
+    "deployer": str,
+    "name": str,
+    "namespace": str,
+    "context": str,
+    "container": str,
+    "socket": str,
+    "servers": dict,
+    "undo-cmd": str,
+    "current-cmd": str,
+    "history-cmd": str,
+    "wait-cmd": str,
+    "weight-cmd": str,
+    "timeout": float,
+}
+
+
+def check_settings(value: object, where: str) -> dict[str, object]:
+    """``[tool.migsafe.deploy]`` checked key by key, as the command-line option names
+    (``undo_cmd``) with their values; a ``ValueError`` says what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: deploy must be a table of deployer options")
+    checked: dict[str, object] = {}
+    for key, item in value.items():
+        kind = SETTINGS.get(key)
+        if kind is None:
+            raise ValueError(
+                f"{where}: unknown key {key!r} in [tool.migsafe.deploy]; known keys: "
+                + ", ".join(SETTINGS)
+            )
+        if kind is float:
+            ok = isinstance(item, int | float) and not isinstance(item, bool) and item >= 1
+        elif kind is dict:
+            ok = isinstance(item, dict) and all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in item.items()
+            )
+        else:
+            ok = isinstance(item, str) and bool(item)
+        if not ok:
+            what = {
+                float: "a number of seconds, 1 or more",
+                dict: 'a table of server = "release"',
+            }.get(kind, "a non-empty string")
+            raise ValueError(f"{where}: deploy.{key} must be {what}, got {item!r}")
+        if key == "deployer" and item not in KINDS:
+            raise ValueError(f"{where}: deploy.deployer must be one of {', '.join(KINDS)}")
+        checked[key.replace("-", "_")] = item
+    return checked
+
+
 def make(options: Options) -> Deployer:
     """The adapter ``options`` describe; :class:`DeployError` when something it needs is
     missing."""
