@@ -231,15 +231,16 @@ def decide(
 ) -> Decision:
     """Read the live schema and the contracts, then :func:`judge`; when either cannot be
     read the decision is ``inconclusive`` with the reason (fail closed)."""
-    fingerprint: str | None = None
     try:
         schema = read_live_schema(dsn, cfg)
-        fingerprint = schema.fingerprint()
+    except GateError as exc:
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+    try:
         contract, previous_contract, previous = resolve_contracts(
             dsn, cfg, release, previous, contract_files
         )
     except GateError as exc:
-        return Decision(INCONCLUSIVE, release, previous, (), str(exc), fingerprint)
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), schema.fingerprint())
     return judge(schema, release, contract, previous, previous_contract, provenance=provenance)
 
 
