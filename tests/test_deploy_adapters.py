@@ -14,6 +14,7 @@ import pytest
 from migsafe.deploy import Options, make
 from migsafe.deploy.base import Revision
 from migsafe.deploy.command import Command
+from migsafe.deploy.haproxy import HAProxy, parse_servers_state
 from migsafe.deploy.helm import Helm
 from migsafe.deploy.kubectl import Argo, Kubectl, release_of
 from migsafe.deploy.run import DeployError, DeployTimeout, Runner, redact, redact_argv
@@ -222,3 +223,32 @@ def test_credentials_never_reach_the_records() -> None:
     runner.run([sys.executable, "-c", "print('the password is s3cret')"])
     assert runner.records[-1].stdout == "the password is ***\n"
     assert "s3cret" not in " ".join(runner.records[-1].argv)
+
+
+def test_helm_failure_mid_rollback_is_reported(tool: Tool) -> None:
+    rollback = ["rollback", "web", "1", "--wait", "--timeout", "30s", "--namespace", "shop"]
+    stderr = "Error: release web failed: timed out waiting for the condition\n"
+    path = tool("helm", [HELM_HISTORY, {"argv": rollback, "stderr": stderr, "exit": 1}])
+    deployer = Helm("web", Runner(30), namespace="shop", binary=path)
+    with pytest.raises(DeployError, match="timed out waiting for the condition"):
+        deployer.undo("1.9.0")
+    assert [r.exit_code for r in deployer.records] == [0, 1]
+
+
+def test_haproxy_servers_state_is_read_by_its_header() -> None:
+    text = (DATA / "haproxy-show-servers-state.txt").read_text(encoding="utf-8")
+    state = parse_servers_state(text, "app")
+    assert {s.name: (s.weight, s.operational) for s in state.values()} == {
+        "blue": (90, 2),
+        "green": (10, 2),
+    }
+    with pytest.raises(DeployError, match="unexpected `show servers state` output"):
+        parse_servers_state("Unknown command.\n", "app")
+
+
+def test_haproxy_without_its_socket_is_a_clear_error(tmp_path: Path) -> None:
+    deployer = HAProxy(tmp_path / "nope.sock", "app", {"blue": "1.0.0"}, Runner(5))
+    with pytest.raises(DeployError, match="cannot talk to HAProxy's Runtime API at"):
+        deployer.set_weight("1.0.0", 100)
+    with pytest.raises(DeployError, match=r"no server of backend app runs release 9\.0"):
+        deployer.set_weight("9.0", 100)
