@@ -316,6 +316,12 @@ def rollback(
             f"the {deployer.kind} deployer failed while rolling back to {target}: {exc}. The "
             f"ledger still says {current}; check the deployer before trying again."
         )
+        if downs:
+            incident.message += (
+                " The database downgrade was applied, so release "
+                f"{current}, still serving, may not work on it: finish the rollback to "
+                f"{target}, whose contract the schema now fits."
+            )
         return incident
     incident.commands = list(deployer.records)
     incident.after = _check_again(dsn, cfg, target, contract, provenance)
