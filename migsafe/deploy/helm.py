@@ -7,10 +7,14 @@ version instead: the part of ``mychart-1.2.0`` after the chart name).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from migsafe.deploy.base import Deployer, Revision
 from migsafe.deploy.run import DeployError, Runner
+
+# ``<chart name>-<semver>``: the name may hold dashes, the version a pre-release part.
+_CHART_VERSION = re.compile(r"-(\d+\.\d+\.\d+(?:[-+][\w.+-]*)?)$")
 
 
 class Helm(Deployer):
@@ -48,10 +52,12 @@ class Helm(Deployer):
             ) from None
 
     def _release(self, entry: Any) -> str | None:
+        """Helm prints ``MISSING`` for a revision whose chart metadata is lost."""
         if self.release_from == "chart":
-            chart = str(entry.get("chart") or "")
-            return chart.rpartition("-")[2] or None
-        return str(entry.get("app_version") or "") or None
+            found = _CHART_VERSION.search(str(entry.get("chart") or ""))
+            return found.group(1) if found else None
+        version = str(entry.get("app_version") or "")
+        return version if version and version != "MISSING" else None
 
     def history(self) -> list[Revision]:
         entries = self._json(self.helm("history", self.name, "--output", "json", "--max", "256"))
