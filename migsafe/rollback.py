@@ -325,7 +325,7 @@ def rollback(
         return incident
     incident.commands = list(deployer.records)
     incident.after = _check_again(dsn, cfg, target, contract, provenance)
-    with _connect(dsn) as conn:
+    with _connect(dsn) as conn, conn.transaction():
         if any(e.release == current for e in known):
             ledger.mark(conn, where, current, ledger.ROLLED_BACK)
         if any(e.release == target for e in known):

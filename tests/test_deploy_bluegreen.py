@@ -238,6 +238,9 @@ def test_the_bluegreen_story(dsn: str, tmp_path: Path) -> None:
         client.thread.start()
         client.more(20)
         for weight in (10, 50, 100):
+            # Every canary step asks the gate first.
+            step = migsafe("gate", "--release", "2.0.0", dsn=dsn)
+            assert step.returncode == 0, step.stdout + step.stderr
             done = migsafe(
                 "deploy",
                 "weight",
