@@ -98,7 +98,12 @@ def deploy() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Its contract (default: .migsafe/contracts/RELEASE.json).",
 )
-@click.option("--last-migration", help="The id of the release's last migration.")
+@click.option(
+    "--last-migration",
+    help="The id of the release's last migration (default with --migrations: from the "
+    "releases configured).",
+)
+@_migrations
 @click.option(
     "--status",
     type=click.Choice(["deploying", "live"]),
@@ -112,6 +117,7 @@ def record(
     release: str,
     contract_path: Path | None,
     last_migration: str | None,
+    migration_paths: tuple[Path, ...],
     status: str,
     config_path: Path | None,
 ) -> None:
@@ -120,6 +126,8 @@ def record(
     from migsafe import contracts, ledger
 
     cfg = _load_config(config_path)
+    if last_migration is None and migration_paths:
+        last_migration = _last_migration(release, migration_paths, cfg)
     path = contract_path or contracts.path_for(release, _project_root(cfg))
     try:
         wanted = contracts.load(path)
@@ -142,6 +150,27 @@ def record(
         _database_fail(database_url, exc)
     after = f" after {entry.previous}" if entry.previous else ""
     click.echo(f"recorded release {release} ({entry.status}){after} in {where}")
+
+
+def _last_migration(release: str, paths: tuple[Path, ...], cfg: Config) -> str:
+    """The id of the last up migration of ``release`` or, for a release without migrations
+    of its own, of the releases before it (by the releases configured)."""
+    from migsafe.cli import _assign, _discover
+    from migsafe.releases import migration_id
+
+    table = _assign(cfg, _discover(paths, cfg))
+    names = [r.name for r in table]
+    if release not in names:
+        fail(
+            f"release {release} is not among the releases of --migrations "
+            f"({', '.join(names) or 'none'}); give --last-migration ID"
+        )
+    ups = [
+        m for r in table[: names.index(release) + 1] for m in r.migrations if m.direction == "up"
+    ]
+    if not ups:
+        fail(f"release {release} and the ones before it have no migrations")
+    return migration_id(ups[-1])
 
 
 @deploy.command("status")

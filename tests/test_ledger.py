@@ -146,3 +146,23 @@ def test_a_ledger_table_name_must_be_an_identifier(tmp_path: Path) -> None:
         )
     assert done.exit_code == 2
     assert "ledger-table must be an SQL identifier, got 'releases; drop'" in done.output
+
+
+def test_cli_record_finds_the_last_migration_from_the_releases(dsn: str) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "bluegreen"
+    with contextlib.chdir(example):
+        done = CliRunner().invoke(
+            main,
+            ["deploy", "record", "--release", "2.0.0", "--migrations", "migrations"],
+            env={"MIGSAFE_DATABASE_URL": dsn},
+        )
+        assert done.exit_code == 0, done.output
+        unknown = CliRunner().invoke(
+            main,
+            ["deploy", "record", "--release", "7.0.0", "--migrations", "migrations"],
+            env={"MIGSAFE_DATABASE_URL": dsn},
+        )
+    assert unknown.exit_code == 2
+    assert "release 7.0.0 is not among the releases of --migrations" in unknown.output
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert ledger.find(conn, HERE, "2.0.0").last_migration == "0002_add_display_name"
