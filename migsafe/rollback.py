@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from migsafe import gate, ledger
 from migsafe.compat import Provenance
 from migsafe.deploy.base import Deployer
-from migsafe.deploy.run import DeployError
+from migsafe.deploy.run import CommandRecord, DeployError
 
 if TYPE_CHECKING:
     from migsafe.config import Config
@@ -69,7 +69,7 @@ class Incident:
     after: gate.Decision | None = None
     downgrade: list[str] = field(default_factory=list)
     losses: list[Loss] = field(default_factory=list)
-    commands: list[Any] = field(default_factory=list)
+    commands: list[CommandRecord] = field(default_factory=list)
     when: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     who: str = field(default_factory=lambda: f"{_user()}@{socket.gethostname()}")
 
@@ -272,12 +272,12 @@ def rollback(
             f"holds {', '.join(releases) or 'no release'}"
         )
     decision = gate.judge(schema, target, contract, None, None, provenance=provenance)
-    incident = Incident(current, target, REFUSED, decision, "")
+    # The deployer's own list: every command it runs from here on is in the record.
+    incident = Incident(current, target, REFUSED, decision, "", commands=deployer.records)
     downs: list[Migration] = []
     if decision.decision == gate.FAIL:
         if not with_db_downgrade:
             incident.message = _blocked(decision, target)
-            incident.commands = list(deployer.records)
             return incident
         entry = next((e for e in known if e.release == target), None)
         downs = downs_to(migrations, entry.last_migration if entry else None, target)
@@ -311,7 +311,7 @@ def rollback(
         deployer.undo(target)
         deployer.wait()
     except DeployError as exc:
-        incident.status, incident.commands = FAILED, list(deployer.records)
+        incident.status = FAILED
         incident.message = (
             f"the {deployer.kind} deployer failed while rolling back to {target}: {exc}. The "
             f"ledger still says {current}; check the deployer before trying again."
@@ -323,15 +323,21 @@ def rollback(
                 f"{target}, whose contract the schema now fits."
             )
         return incident
-    incident.commands = list(deployer.records)
-    incident.after = _check_again(dsn, cfg, target, contract, provenance)
-    with _connect(dsn) as conn, conn.transaction():
-        if any(e.release == current for e in known):
-            ledger.mark(conn, where, current, ledger.ROLLED_BACK)
-        if any(e.release == target for e in known):
-            ledger.mark(conn, where, target, ledger.LIVE)
     incident.status = ROLLED_BACK
     incident.message = f"rolled back from {current} to {target}"
+    incident.after = _check_again(dsn, cfg, target, contract, provenance)
+    try:
+        with _connect(dsn) as conn, conn.transaction():
+            if any(e.release == current for e in known):
+                ledger.mark(conn, where, current, ledger.ROLLED_BACK)
+            if any(e.release == target for e in known):
+                ledger.mark(conn, where, target, ledger.LIVE)
+    except (RollbackError, ledger.LedgerError) as exc:
+        incident.message += f", but the ledger could not be marked: {exc}"
+    except Exception as exc:  # psycopg's errors, whatever their class
+        incident.message += (
+            f", but the ledger could not be marked: {gate.database_problem(dsn, exc)}"
+        )
     if incident.after.decision != gate.PASS:
         incident.message += (
             f", but the check after it says {incident.after.decision}: the schema changed "
