@@ -479,6 +479,8 @@ def rollback(
             click.echo(f"migsafe: error: cannot write {incident_log}: {exc}", err=True)
     if fmt == "json":
         click.echo(json.dumps(incident.to_json()))
+    elif incident.status == rollback_mod.FAILED:
+        click.echo(f"migsafe: error: {incident.message}", err=True)
     else:
         click.echo(incident.message)
     codes = {rollback_mod.REFUSED: EXIT_REFUSED, rollback_mod.FAILED: EXIT_INPUT}

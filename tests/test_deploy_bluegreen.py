@@ -346,3 +346,19 @@ def test_the_bluegreen_story(dsn: str, tmp_path: Path) -> None:
             ("1.0.0", "live"),
             ("2.0.0", "live"),
         ]
+
+
+def test_the_example_contracts_are_what_its_migrations_give(tmp_path: Path) -> None:
+    """The committed contracts cannot drift from the migrations they were captured from."""
+    for release in ("1.0.0", "2.0.0"):
+        out = tmp_path / f"{release}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "migsafe", "contract", "capture", "--release", release,
+             "--from-migrations", "migrations", "-o", str(out)],
+            cwd=EXAMPLE, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        committed = EXAMPLE / ".migsafe" / "contracts" / f"{release}.json"
+        assert json.loads(out.read_text(encoding="utf-8")) == json.loads(
+            committed.read_text(encoding="utf-8")
+        )
