@@ -221,6 +221,7 @@ def test_credentials_never_reach_the_records() -> None:
         "deploy", "--token", "***", "--password=***", "https://u:***@example.com/x"
     )  # fmt: skip
     assert redact("api_key=zzz9 sent; also s3cret", ("s3cret",)) == "api_key=*** sent; also ***"
+    assert redact("Authorization: Bearer eyJhbGciOi.x-y_z") == "Authorization: Bearer ***"
     runner = Runner(30, secrets=("s3cret",))
     runner.run([sys.executable, "-c", "print('the password is s3cret')"])
     assert runner.records[-1].stdout == "the password is ***\n"

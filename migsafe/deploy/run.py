@@ -3,8 +3,8 @@ record of what ran and what it said, for the incident record.
 
 Nothing secret may reach that record or the terminal: every argument, output and error
 passes through :func:`redact`, which hides the values it was told are secret, passwords in
-URLs, and the values of options and ``key=value`` pairs whose name says token, password or
-secret.
+URLs, bearer and basic credentials, and the values of options and ``key=value`` pairs whose
+name says token, password or secret.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
 _SECRET_NAME = r"(?:[\w-]*(?:token|password|passwd|secret|api[-_]?key|credentials?)[\w-]*)"
 _SECRET_PAIR = re.compile(rf"(?i)(--?{_SECRET_NAME}[= ]|\b{_SECRET_NAME}\s*[=:]\s*)[^\s,;&]+")
 _SECRET_FLAG = re.compile(rf"(?i)^--?{_SECRET_NAME}$")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+")
 
 
 class DeployError(Exception):
@@ -34,6 +35,7 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
         if secret:
             text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _BEARER.sub(r"\1 ***", text)
     return _SECRET_PAIR.sub(r"\1***", text)
 
 
