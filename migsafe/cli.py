@@ -674,3 +674,11 @@ def explain(rule_id: str) -> None:
         # Running from a source checkout that is not installed: the pages sit beside it.
         text = (Path(__file__).parents[1] / "rules" / f"{rule_id}.md").read_text(encoding="utf-8")
     click.echo(text)
+
+
+# The deploy-time commands (release ledger, gate, rollback) live in their own module.
+from migsafe.cli_deploy import deploy, gate, rollback  # noqa: E402
+
+main.add_command(deploy)
+main.add_command(gate)
+main.add_command(rollback)

@@ -38,6 +38,11 @@ class Config:
     # Release version → the objects ("table", "table.column") its application no longer
     # uses: contracts built from migrations for that release and later ones leave them out.
     retired: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where `migsafe deploy` keeps the release ledger (migsafe.ledger).
+    ledger_schema: str = "public"
+    ledger_table: str = "migsafe_releases"
+    # [tool.migsafe.deploy]: deployer options (checked by migsafe.deploy.check_settings).
+    deploy: dict[str, object] = field(default_factory=dict)
 
 
 KEYS = (
@@ -52,6 +57,9 @@ KEYS = (
     "releases-file",
     "compat-window",
     "retired",
+    "ledger-schema",
+    "ledger-table",
+    "deploy",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -205,6 +213,20 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
             f"{where}: compat-window must be a whole number of releases (0 or more), got {window!r}"
         )
     retired = check_retired(data.get("retired", {}), where)
+    ledger = {}
+    for key, default in (("ledger-schema", "public"), ("ledger-table", "migsafe_releases")):
+        value = data.get(key, default)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w$]{0,62}", value):
+            raise ConfigError(f"{where}: {key} must be an SQL identifier, got {value!r}")
+        ledger[key] = value
+    from migsafe.deploy import check_settings
+
+    try:
+        deploy = check_settings(data.get("deploy", {}), where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(deploy.get("socket"), str):
+        deploy["socket"] = (path.parent if path is not None else Path()) / str(deploy["socket"])
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -224,6 +246,9 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         releases_file=base / releases_file,
         compat_window=window,
         retired=retired,
+        ledger_schema=ledger["ledger-schema"],
+        ledger_table=ledger["ledger-table"],
+        deploy=deploy,
     )
 
 

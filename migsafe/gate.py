@@ -1,0 +1,264 @@
+"""The gate: may this release (and the one before it) run on the live schema right now?
+
+A canary step, a rollout hook or a rollback asks the same question: during a rolling deploy
+release N and release N-1 run side by side on one database, so its live schema must satisfy
+both contracts. The answer is one of three, and it fails closed: ``pass`` (both fit),
+``fail`` (problems, each naming its release), ``inconclusive`` (the question could not be
+answered — database unreachable, a contract missing, a release unknown — with the reason),
+which callers must treat as a no.
+
+Public API (relied on by ``migsafe gate``, ``migsafe rollback`` and ``migsafe serve``)::
+
+    Decision(decision, release, previous, problems, reason, fingerprint).to_json()
+    ReleaseProblem        # a migsafe.compat.Problem with the ``release`` it breaks
+    GateError             # why a decision could not be made (one paragraph)
+    read_live_schema(dsn, cfg) -> Schema
+    resolve_contracts(dsn, cfg, release, previous, contract_files=None)
+        -> (release's contract, previous release's contract or None, previous version or None)
+    judge(schema, release, contract, previous, previous_contract, *, provenance=None)
+        -> Decision           # pure
+    decide(dsn, release, previous=None, *, cfg, contract_files=None, provenance=None)
+        -> Decision           # never raises GateError: "inconclusive" instead
+
+Contracts come from ``contract_files`` (release → JSON file) when given there, else from
+the release ledger in the database (:mod:`migsafe.ledger`); ``previous`` defaults to the
+release the ledger recorded as current when ``release`` was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migsafe.compat import Problem, Provenance, compat
+from migsafe.contracts import Contract, ContractError
+
+if TYPE_CHECKING:
+    from migsafe.config import Config
+    from migsafe.schema import Schema
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+class GateError(Exception):
+    """Why a decision could not be made, in one paragraph."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseProblem(Problem):
+    """A compatibility problem and the release whose application it breaks."""
+
+    release: str = ""
+
+    def __str__(self) -> str:
+        return f"release {self.release}: {Problem.__str__(self)}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "release": self.release,
+            "kind": self.kind,
+            "object": self.object,
+            "expected": self.expected,
+            "found": self.found,
+            "migration": self.migration,
+            "message": str(self),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str  # PASS | FAIL | INCONCLUSIVE
+    release: str
+    previous: str | None
+    problems: tuple[ReleaseProblem, ...]
+    reason: str | None  # set when inconclusive
+    fingerprint: str | None  # the live schema's migsafe.schema fingerprint when it was read
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "release": self.release,
+            "previous": self.previous,
+            "problems": [p.to_json() for p in self.problems],
+            "reason": self.reason,
+        }
+
+
+def database_problem(dsn: str, exc: Exception) -> str:
+    """A database failure as one paragraph naming the server without its password."""
+    from migsafe.db.ephemeral import display_dsn, mask
+
+    try:
+        where = display_dsn(dsn)
+    except Exception:  # an unparsable URL: the masked message says why
+        where = "the database URL given"
+    detail = " ".join(mask(str(exc), dsn).split())
+    return (
+        f"cannot use the database at {where}: {detail}. Check that the server is running and "
+        "reachable and that the URL, user and database name are right."
+    )
+
+
+def read_live_schema(dsn: str, cfg: Config) -> Schema:
+    """The live schema, without the ledger table (migsafe's own, no release uses it)."""
+    from migsafe.db import DatabaseError
+    from migsafe.db.introspect import introspect
+    from migsafe.ops import bare
+
+    try:
+        schema = introspect(dsn)
+    except DatabaseError as exc:
+        raise GateError(str(exc)) from None
+    except Exception as exc:  # psycopg's connection errors, whatever their class
+        raise GateError(database_problem(dsn, exc)) from None
+    schema.tables.pop(bare(f"{cfg.ledger_schema}.{cfg.ledger_table}"), None)
+    return schema
+
+
+def _from_file(path: Path) -> Contract:
+    from migsafe.contracts import load
+
+    try:
+        return load(path)
+    except ContractError as exc:
+        raise GateError(str(exc)) from None
+
+
+def resolve_contracts(
+    dsn: str,
+    cfg: Config,
+    release: str,
+    previous: str | None,
+    contract_files: Mapping[str, Path] | None = None,
+) -> tuple[Contract, Contract | None, str | None]:
+    """The contracts of ``release`` and of the release before it, and that release's
+    version (None for a first release). Files in ``contract_files`` win over the ledger;
+    a release in neither is a :class:`GateError`."""
+    from migsafe import ledger
+    from migsafe.db import DatabaseError, require_psycopg
+
+    files = dict(contract_files or {})
+    where = ledger.Location.of(cfg)
+
+    def from_file(name: str) -> Contract:
+        found = _from_file(files[name])
+        if found.release != name:
+            raise GateError(
+                f"{files[name]}: holds the contract of release {found.release}, "
+                f"not of release {name}"
+            )
+        return found
+
+    def contract_for(conn: Any, name: str) -> Contract:
+        if name in files:
+            return ledger.without_ledger(from_file(name), where)
+        try:
+            return ledger.without_ledger(ledger.contract_of(conn, where, name)[0], where)
+        except ledger.LedgerError as exc:
+            raise GateError(
+                f"no contract for release {name}: {exc}, or give its contract file"
+            ) from None
+
+    def previous_of(conn: Any) -> str | None:
+        """The release recorded as running when ``release`` was recorded; for a release not
+        recorded (its contract given as a file), the one running now."""
+        try:
+            return ledger.contract_of(conn, where, release)[1]
+        except ledger.LedgerError:
+            now = ledger.current(conn, where)
+            return now.release if now is not None and now.release != release else None
+
+    try:
+        psycopg = require_psycopg()
+    except DatabaseError as exc:
+        raise GateError(str(exc)) from None
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            contract = contract_for(conn, release)
+            if previous is None:
+                previous = previous_of(conn)
+            if previous == release:
+                raise GateError(f"release {release} cannot be its own previous release")
+            before = contract_for(conn, previous) if previous is not None else None
+    except GateError:
+        raise
+    except ledger.LedgerError as exc:
+        raise GateError(str(exc)) from None
+    except Exception as exc:  # psycopg's errors, whatever their class
+        raise GateError(database_problem(dsn, exc)) from None
+    return contract, before, previous
+
+
+def judge(
+    schema: Schema,
+    release: str,
+    contract: Contract,
+    previous: str | None,
+    previous_contract: Contract | None,
+    *,
+    provenance: Provenance | None = None,
+) -> Decision:
+    """The decision for ``schema``: ``fail`` with every problem of either release, else
+    ``pass``. ``provenance`` (from :func:`migsafe.compat.replay`) names the migration that
+    caused each problem."""
+    problems: list[ReleaseProblem] = []
+    pairs = [(release, contract)]
+    if previous is not None and previous_contract is not None:
+        pairs.append((previous, previous_contract))
+    for name, wanted in pairs:
+        for p in compat(schema, wanted, provenance):
+            problems.append(ReleaseProblem(p.kind, p.key, p.expected, p.found, p.migration, name))
+    return Decision(
+        FAIL if problems else PASS,
+        release,
+        previous,
+        tuple(problems),
+        None,
+        schema.fingerprint(),
+    )
+
+
+def decide(
+    dsn: str,
+    release: str,
+    previous: str | None = None,
+    *,
+    cfg: Config,
+    contract_files: Mapping[str, Path] | None = None,
+    provenance: Provenance | None = None,
+) -> Decision:
+    """Read the live schema and the contracts, then :func:`judge`; when either cannot be
+    read the decision is ``inconclusive`` with the reason (fail closed)."""
+    try:
+        schema = read_live_schema(dsn, cfg)
+    except GateError as exc:
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+    try:
+        contract, previous_contract, previous = resolve_contracts(
+            dsn, cfg, release, previous, contract_files
+        )
+    except GateError as exc:
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), schema.fingerprint())
+    return judge(schema, release, contract, previous, previous_contract, provenance=provenance)
+
+
+def summary(decision: Decision) -> str:
+    """The decision as lines for people."""
+    lines = [str(p) for p in decision.problems]
+    against = f"release {decision.release}"
+    if decision.previous is not None:
+        against += f" and release {decision.previous}"
+    if decision.decision == PASS:
+        lines.append(f"gate: pass: the live schema fits {against}")
+    elif decision.decision == FAIL:
+        lines.append(f"gate: fail: the live schema breaks {against}: {problems_of(decision)}")
+    else:
+        lines.append(f"gate: inconclusive: {decision.reason}")
+    return "\n".join(lines)
+
+
+def problems_of(decision: Decision) -> str:
+    n = len(decision.problems)
+    return f"{n} problem{'s' if n != 1 else ''}"
