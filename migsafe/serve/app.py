@@ -270,6 +270,7 @@ def create_app(gatekeeper: Gatekeeper, options: Options, metrics: Metrics | None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         service.pool.shutdown(wait=False, cancel_futures=True)
+        gatekeeper.close()
 
     inner = Starlette(
         routes=[

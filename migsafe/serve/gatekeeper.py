@@ -1,13 +1,19 @@
 """Gate decisions for a server: many concurrent requests, one database.
 
-Each decision reads the live schema (the question is about the schema *now*), then looks up
-the answer for (release, previous, schema fingerprint) in a cache whose entries live a few
-seconds: a canary polled by several analysis runs, or 200 requests at once, costs one
-contract lookup per release pair, while any schema change gives a new fingerprint and a
-fresh answer. Concurrent requests also share work in flight: while one thread reads the
-schema, others asking at the same moment wait for that read instead of opening their own
-connection, and the same holds for the contract lookup of one key. So the database sees at
-most one schema read at a time, whatever the load.
+The question is about the schema *now*, so every request looks at the live database, but
+most need no more than one catalog query: answers are cached per (release, previous,
+schema digest) for a few seconds, where the digest (:mod:`.digest`) changes with any DDL.
+A canary polled by several analysis runs, or 200 requests at once, costs one digest query
+in flight at a time on one kept connection, plus one full read of the schema and the
+contracts per release pair and schema state. A schema change gives a new digest and so a
+fresh answer at once; the TTL only bounds how long an answer lives in any case (a ledger
+entry recorded meanwhile, a change the digest might not cover).
+
+Concurrent requests share work in flight: while one thread asks for the digest or decides
+for a key, others asking the same at that moment wait for its result instead of opening
+their own connection. So the database sees one digest query and one decision per key at a
+time, whatever the load. With a TTL of 0 nothing is cached and every request reads the
+schema (still shared between requests in flight).
 
 Blocking calls only: the web layer runs :meth:`Gatekeeper.decide` in a thread pool.
 """
@@ -18,17 +24,17 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from migsafe.gate import INCONCLUSIVE, Decision, GateError
 
 if TYPE_CHECKING:
     from migsafe.config import Config
-    from migsafe.schema import Schema
 
 T = TypeVar("T")
 
 DEFAULT_TTL = 5.0  # seconds a decision is reused for an unchanged schema
+CONNECT_TIMEOUT = 5  # seconds; the web layer's deadline bounds the whole answer anyway
 MAX_ENTRIES = 1024  # release pairs cached at once; the oldest go first past this
 
 
@@ -102,32 +108,61 @@ class Gatekeeper:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[Key, tuple[float, Decision]] = {}
-        self._schema_reads: SingleFlight[tuple[Schema, str]] = SingleFlight()
-        self._lookups: SingleFlight[Decision] = SingleFlight()
+        self._flights: SingleFlight[object] = SingleFlight()
+        self._conn_lock = threading.Lock()
+        self._conn: Any = None
 
     def decide(self, release: str, previous: str | None) -> Answer:
+        """The decision for ``release`` beside ``previous`` (None: from the ledger)."""
         try:
-            schema, fingerprint = self._schema_reads.do("schema", self._read_schema)
+            digest = self._flights.do("digest", self._digest) if self.ttl > 0 else None
+            key: Key = (release, previous, str(digest))
+            hit = self._cached(key) if digest is not None else None
+            if hit is not None:
+                return Answer(hit, cached=True)
+            decision = self._flights.do(key, lambda: self._decide(release, previous))
         except GateError as exc:
             return Answer(Decision(INCONCLUSIVE, release, previous, (), str(exc), None), True)
-        key: Key = (release, previous, fingerprint)
-        hit = self._cached(key)
-        if hit is not None:
-            return Answer(hit, cached=True)
-        decision = self._lookups.do(key, lambda: self._judge(schema, release, previous))
-        if decision.decision != INCONCLUSIVE:
+        assert isinstance(decision, Decision)
+        if digest is not None and decision.decision != INCONCLUSIVE:
             self._store(key, decision)
         return Answer(decision)
 
-    def _read_schema(self) -> tuple[Schema, str]:
-        from migsafe.gate import read_live_schema
+    def close(self) -> None:
+        with self._conn_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _digest(self) -> str:
+        """The catalog digest, on a connection kept between calls (one at a time: callers
+        come through the single flight); a failed connection is dropped and made anew."""
+        from migsafe.db import DatabaseError, require_psycopg
+        from migsafe.gate import database_problem
+        from migsafe.serve.digest import catalog_digest
+
+        with self._conn_lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    psycopg = require_psycopg()
+                    self._conn = psycopg.connect(
+                        self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                    )
+                return catalog_digest(self._conn)
+            except DatabaseError as exc:
+                raise GateError(str(exc)) from None
+            except Exception as exc:  # psycopg's errors, whatever their class
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                raise GateError(database_problem(self.dsn, exc)) from None
+
+    def _decide(self, release: str, previous: str | None) -> Decision:
+        """Read the live schema (a :class:`GateError` when the database cannot be read),
+        then the contracts; a missing contract is an inconclusive decision."""
+        from migsafe.gate import judge, read_live_schema, resolve_contracts
 
         schema = read_live_schema(self.dsn, self.cfg)
-        return schema, schema.fingerprint()
-
-    def _judge(self, schema: Schema, release: str, previous: str | None) -> Decision:
-        from migsafe.gate import judge, resolve_contracts
-
         try:
             contract, previous_contract, previous = resolve_contracts(
                 self.dsn, self.cfg, release, previous
