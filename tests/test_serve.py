@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -392,6 +393,28 @@ def test_database_down_answers_503_inconclusive_and_stays_healthy(down: Running)
     assert down.request("GET", "/healthz", token=None).status == 200
     out, err = down.logs()
     assert "hunter2" not in out + err + reply.body.decode()
+
+
+def test_a_database_that_never_answers_gets_503_at_the_deadline(tmp_path: Path) -> None:
+    """A server that accepts connections and then says nothing (a hung host): the answer
+    comes at --deadline, not after Flagger has given up. DATABASE_URL is read too."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    env = server_env("", token=TOKEN)
+    del env["MIGSAFE_DATABASE_URL"]
+    env["DATABASE_URL"] = f"postgresql://app@127.0.0.1:{silent.getsockname()[1]}/prod"
+    running = start(tmp_path, env, "--deadline", "1")
+    try:
+        reply = running.request("GET", "/v1/gate?release=2.0.0")
+        doc = reply.json()
+        assert (reply.status, doc["decision"]) == (503, "inconclusive")
+        assert doc["reason"] == "no answer from the database within 1 s; the gate cannot decide"
+        hooked = running.hook("confirm-promotion", flagger_payload())
+        assert (hooked.status, hooked.json()["action"]) == (503, "hold")
+    finally:
+        stop(running)
+        silent.close()
 
 
 def test_200_concurrent_gate_requests_all_pass(server: Running) -> None:
