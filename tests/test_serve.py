@@ -330,6 +330,7 @@ def test_flagger_may_send_the_token_in_metadata(server: Running) -> None:
         (b"[1, 2]", "must be a JSON object"),
         (json.dumps(flagger_payload(None)).encode(), "metadata.release must be"),
         (json.dumps({**flagger_payload(), "name": 3}).encode(), "name must be"),
+        (json.dumps({**flagger_payload(), "metadata": ["release"]}).encode(), "object of strings"),
         (
             json.dumps({**flagger_payload(), "metadata": {"release": 2}}).encode(),
             "object of strings",

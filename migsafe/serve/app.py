@@ -69,10 +69,12 @@ class Options:
 
 
 class _Refused(Exception):
+    """An answer other than the decision: status, message, and extra fields for the body."""
+
     def __init__(self, status: int, message: str, **extra: object) -> None:
         super().__init__(message)
         self.status = status
-        self.body: dict[str, object] = {"error": message, **extra}
+        self.extra = extra
 
 
 def _route(path: str) -> str:
@@ -122,8 +124,7 @@ class Service:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self._authorize(request, None)
             raise _Refused(400, f"the body is not JSON: {exc}") from None
-        token = doc.get("metadata", {}).get("token") if isinstance(doc, dict) else None
-        self._authorize(request, token if isinstance(token, str) else None)
+        self._authorize(request, _metadata_token(doc))
         try:
             payload = flagger.parse(doc)
         except flagger.PayloadError as exc:
@@ -165,7 +166,7 @@ class Service:
     async def _body(self, request: Request) -> bytes:
         limit = self.options.max_body
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _Refused(413, f"the body is larger than {limit} bytes", limit=limit)
         chunks: list[bytes] = []
         size = 0
@@ -197,6 +198,13 @@ class Service:
         return answer
 
 
+def _metadata_token(doc: object) -> str | None:
+    """The token in a Flagger payload's metadata, whatever shape the rest of it has."""
+    metadata = doc.get("metadata") if isinstance(doc, dict) else None
+    token = metadata.get("token") if isinstance(metadata, dict) else None
+    return token if isinstance(token, str) else None
+
+
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
@@ -204,7 +212,7 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, _Refused)
-    return _error(exc.status, str(exc), **{k: v for k, v in exc.body.items() if k != "error"})
+    return _error(exc.status, str(exc), **exc.extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
