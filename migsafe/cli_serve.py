@@ -100,8 +100,10 @@ def lint_deploy(files: tuple[Path, ...], exit_zero: bool) -> None:
 
     Exit codes: 0 none found, 1 findings, 2 unreadable files.
     """
+    from migsafe import deploy_lint
+
     try:
-        from migsafe import deploy_lint
+        import yaml  # noqa: F401  (deploy_lint imports it where it reads; fail early here)
     except ImportError as exc:
         fail(
             f"lint-deploy reads YAML and needs PyYAML ({exc.name} is missing): "
