@@ -662,10 +662,11 @@ def explain(rule_id: str) -> None:
 
 
 # The deploy-time commands (release ledger, gate, rollback) live in their own module.
-from migsafe.cli_deploy import deploy, gate  # noqa: E402
+from migsafe.cli_deploy import deploy, gate, rollback  # noqa: E402
 
 main.add_command(deploy)
 main.add_command(gate)
+main.add_command(rollback)
 
 # migsafe serve and lint-deploy, for deployers on Kubernetes, live in their own module.
 from migsafe.cli_serve import lint_deploy, serve  # noqa: E402

@@ -238,3 +238,223 @@ def gate(
         sys.exit(EXIT_REFUSED)
     if decision.decision != gate_mod.PASS:
         sys.exit(EXIT_INPUT)
+
+
+def _deployer_options(f: Any) -> Any:
+    """The options that pick and locate a deployer, shared by rollback and deploy weight."""
+    from migsafe.deploy import KINDS
+
+    options = [
+        click.option(
+            "--deployer",
+            type=click.Choice(KINDS),
+            help="Who deploys (default: deployer in [tool.migsafe.deploy]).",
+        ),
+        click.option("--name", help="Deployment, Rollout, Helm release, or HAProxy backend."),
+        click.option("--namespace", help="Kubernetes namespace."),
+        click.option("--context", help="kubeconfig context."),
+        click.option("--container", help="The container whose image tag is the release."),
+        click.option(
+            "--socket",
+            type=click.Path(path_type=Path),
+            help="HAProxy's Runtime API socket (its `stats socket`).",
+        ),
+        click.option(
+            "--server",
+            "servers",
+            multiple=True,
+            metavar="NAME=RELEASE",
+            help="An HAProxy server and the release it runs.",
+        ),
+        click.option("--undo-cmd", help="Command template to roll back: ... {release}."),
+        click.option("--current-cmd", help="Command that prints the running release."),
+        click.option("--history-cmd", help="Command that prints releases, oldest first."),
+        click.option("--wait-cmd", help="Command that returns once the undo is done."),
+        click.option("--weight-cmd", help="Command template: ... {release} {weight}."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            help="Seconds each deployer command and the wait may take (default 300).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _deployer(given: Mapping[str, Any], secrets: tuple[str, ...], cfg: Config) -> Any:
+    """The deployer the options describe, ``[tool.migsafe.deploy]`` filling in the ones not
+    given on the command line."""
+    from migsafe.deploy import Options, make
+    from migsafe.deploy.run import DeployError
+
+    values = {**cfg.deploy, **{k: v for k, v in given.items() if v not in (None, ())}}
+    servers: dict[str, str] = {}
+    if given["servers"]:
+        for item in given["servers"]:
+            name, eq, release = item.partition("=")
+            if not eq or not name or not release:
+                fail(f"--server {item!r}: expected NAME=RELEASE, e.g. --server green=2.0.0")
+            servers[name] = release
+    else:
+        configured = cfg.deploy.get("servers")
+        if isinstance(configured, dict):
+            servers = {str(k): str(v) for k, v in configured.items()}
+    if not values.get("deployer"):
+        fail(
+            "give --deployer (kubectl, argo, helm, haproxy, command) or set deployer in "
+            "[tool.migsafe.deploy]"
+        )
+    commands = {
+        key: str(values[f"{key}_cmd"])
+        for key in ("undo", "current", "history", "wait", "weight")
+        if values.get(f"{key}_cmd")
+    }
+    try:
+        return make(
+            Options(
+                str(values["deployer"]),
+                name=values.get("name"),
+                namespace=values.get("namespace"),
+                context=values.get("context"),
+                container=values.get("container"),
+                socket=Path(values["socket"]) if values.get("socket") else None,
+                servers=servers,
+                commands=commands,
+                timeout=float(values.get("timeout") or 300),
+                secrets=secrets,
+            )
+        )
+    except DeployError as exc:
+        fail(str(exc))
+
+
+def _secrets(dsn: str) -> tuple[str, ...]:
+    """The database password, which must not reach any record."""
+    from contextlib import suppress
+
+    with suppress(Exception):
+        from psycopg import conninfo
+
+        password = conninfo.conninfo_to_dict(dsn).get("password")
+        if password:
+            return (str(password),)
+    return ()
+
+
+@deploy.command("weight")
+@click.option("--release", required=True, help="The release to send traffic to.")
+@click.option("--weight", type=click.IntRange(0, 100), required=True, help="Percent of traffic.")
+@_deployer_options
+@_config
+def weight(release: str, weight: int, config_path: Path | None, **values: Any) -> None:
+    """Send WEIGHT percent of the traffic to RELEASE, the rest to the other releases (for
+    deployers that split traffic: haproxy, or a --weight-cmd)."""
+    from migsafe.deploy.run import DeployError
+
+    deployer = _deployer(values, (), _load_config(config_path))
+    try:
+        deployer.set_weight(release, weight)
+        deployer.wait()
+    except DeployError as exc:
+        fail(str(exc))
+    click.echo(f"release {release} now takes {weight}% of the traffic")
+
+
+@click.command()
+@_database_url
+@click.option("--to", "to", help="The release to roll back to.")
+@click.option("--previous", is_flag=True, help="Roll back to the release before the current one.")
+@click.option(
+    "--contract",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The target release's contract (default: from the ledger).",
+)
+@_migrations
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option(
+    "--with-db-downgrade",
+    is_flag=True,
+    help="When the schema does not fit, run the down migrations back to the target's last "
+    "migration first (--migrations), only if they lose no data.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before a database downgrade.")
+@click.option(
+    "--incident-log",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append the incident record (a JSON line) to this file.",
+)
+@_format
+@_deployer_options
+@_config
+def rollback(
+    database_url: str,
+    to: str | None,
+    previous: bool,
+    contract: Path | None,
+    migration_paths: tuple[Path, ...],
+    dry_run: bool,
+    with_db_downgrade: bool,
+    yes: bool,
+    incident_log: Path | None,
+    fmt: str,
+    config_path: Path | None,
+    **values: Any,
+) -> None:
+    """Roll back to an earlier release only if it works on the live schema.
+
+    Exit codes: 0 rolled back (or --dry-run with a feasible plan), 3 refused (the schema does
+    not fit; nothing changed), 2 cannot decide, bad input, or the deployer failed.
+    """
+    from migsafe import rollback as rollback_mod
+
+    if (to is None) == (not previous):
+        fail("give one of --to RELEASE or --previous")
+    if with_db_downgrade and not migration_paths:
+        fail("--with-db-downgrade needs --migrations DIR to find the down migrations")
+    cfg = _load_config(config_path)
+    migrations: list[Any] = []
+    if migration_paths:
+        from migsafe.cli import _discover
+
+        migrations = _discover(migration_paths, cfg)
+    deployer = _deployer(values, _secrets(database_url), cfg)
+
+    def confirm(plan: str) -> bool:
+        if yes:
+            return True
+        click.echo(plan, err=True)
+        return click.confirm("run the database downgrade?", default=False, err=True)
+
+    try:
+        incident = rollback_mod.rollback(
+            database_url,
+            cfg,
+            deployer,
+            to=to,
+            contract_file=contract,
+            migrations=migrations,
+            provenance=_provenance(migration_paths, cfg),
+            dry_run=dry_run,
+            with_db_downgrade=with_db_downgrade,
+            confirm=confirm,
+        )
+    except rollback_mod.RollbackError as exc:
+        fail(str(exc))
+    except click.Abort:
+        fail("the database downgrade was not confirmed; nothing was changed")
+    if incident_log is not None:
+        try:
+            rollback_mod.write_incident(incident, incident_log)
+        except OSError as exc:
+            click.echo(f"migsafe: error: cannot write {incident_log}: {exc}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(incident.to_json()))
+    else:
+        click.echo(incident.message)
+    codes = {rollback_mod.REFUSED: EXIT_REFUSED, rollback_mod.FAILED: EXIT_INPUT}
+    code = codes.get(incident.status, 0)
+    if incident.after is not None and incident.after.decision != "pass":
+        code = EXIT_REFUSED
+    if code:
+        sys.exit(code)

@@ -41,6 +41,8 @@ class Config:
     # Where `migsafe deploy` keeps the release ledger (migsafe.ledger).
     ledger_schema: str = "public"
     ledger_table: str = "migsafe_releases"
+    # [tool.migsafe.deploy]: deployer options (checked by migsafe.deploy.check_settings).
+    deploy: dict[str, object] = field(default_factory=dict)
 
 
 KEYS = (
@@ -57,6 +59,7 @@ KEYS = (
     "retired",
     "ledger-schema",
     "ledger-table",
+    "deploy",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -212,6 +215,14 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w$]{0,62}", value):
             raise ConfigError(f"{where}: {key} must be an SQL identifier, got {value!r}")
         ledger[key] = value
+    from migsafe.deploy import check_settings
+
+    try:
+        deploy = check_settings(data.get("deploy", {}), where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(deploy.get("socket"), str):
+        deploy["socket"] = (path.parent if path is not None else Path()) / str(deploy["socket"])
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -233,6 +244,7 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         retired=retired,
         ledger_schema=ledger["ledger-schema"],
         ledger_table=ledger["ledger-table"],
+        deploy=deploy,
     )
 
 

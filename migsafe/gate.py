@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migsafe.compat import Problem, Provenance, compat
 from migsafe.contracts import Contract, ContractError
@@ -141,48 +141,54 @@ def resolve_contracts(
 
     files = dict(contract_files or {})
     where = ledger.Location.of(cfg)
+
+    def from_file(name: str) -> Contract:
+        found = _from_file(files[name])
+        if found.release != name:
+            raise GateError(
+                f"{files[name]}: holds the contract of release {found.release}, "
+                f"not of release {name}"
+            )
+        return found
+
+    def contract_for(conn: Any, name: str) -> Contract:
+        if name in files:
+            return ledger.without_ledger(from_file(name), where)
+        try:
+            return ledger.without_ledger(ledger.contract_of(conn, where, name)[0], where)
+        except ledger.LedgerError as exc:
+            raise GateError(
+                f"no contract for release {name}: {exc}, or give its contract file"
+            ) from None
+
+    def previous_of(conn: Any) -> str | None:
+        """The release recorded as running when ``release`` was recorded; for a release not
+        recorded (its contract given as a file), the one running now."""
+        try:
+            return ledger.contract_of(conn, where, release)[1]
+        except ledger.LedgerError:
+            now = ledger.current(conn, where)
+            return now.release if now is not None and now.release != release else None
+
     try:
         psycopg = require_psycopg()
     except DatabaseError as exc:
         raise GateError(str(exc)) from None
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-            known = ledger.entries(conn, where)
+            contract = contract_for(conn, release)
+            if previous is None:
+                previous = previous_of(conn)
+            if previous == release:
+                raise GateError(f"release {release} cannot be its own previous release")
+            before = contract_for(conn, previous) if previous is not None else None
+    except GateError:
+        raise
     except ledger.LedgerError as exc:
         raise GateError(str(exc)) from None
     except Exception as exc:  # psycopg's errors, whatever their class
         raise GateError(database_problem(dsn, exc)) from None
-    recorded = {e.release: e for e in known}
-
-    def contract_for(name: str) -> Contract:
-        return ledger.without_ledger(read(name), where)
-
-    def read(name: str) -> Contract:
-        if name in files:
-            found = _from_file(files[name])
-            if found.release != name:
-                raise GateError(
-                    f"{files[name]}: holds the contract of release {found.release}, "
-                    f"not of release {name}"
-                )
-            return found
-        if name in recorded:
-            return recorded[name].contract
-        raise GateError(
-            f"no contract for release {name}: {ledger.unknown(name, known, where)}, or give "
-            "its contract file"
-        )
-
-    contract = contract_for(release)
-    if previous is None:
-        if release in recorded:
-            previous = recorded[release].previous
-        else:
-            alive = [e for e in known if e.status != ledger.ROLLED_BACK]
-            previous = alive[-1].release if alive else None
-    if previous == release:
-        raise GateError(f"release {release} cannot be its own previous release")
-    return contract, (contract_for(previous) if previous is not None else None), previous
+    return contract, before, previous
 
 
 def judge(
@@ -225,15 +231,16 @@ def decide(
 ) -> Decision:
     """Read the live schema and the contracts, then :func:`judge`; when either cannot be
     read the decision is ``inconclusive`` with the reason (fail closed)."""
-    fingerprint: str | None = None
     try:
         schema = read_live_schema(dsn, cfg)
-        fingerprint = schema.fingerprint()
+    except GateError as exc:
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+    try:
         contract, previous_contract, previous = resolve_contracts(
             dsn, cfg, release, previous, contract_files
         )
     except GateError as exc:
-        return Decision(INCONCLUSIVE, release, previous, (), str(exc), fingerprint)
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), schema.fingerprint())
     return judge(schema, release, contract, previous, previous_contract, provenance=provenance)
 
 

@@ -67,7 +67,6 @@ class Entry:
     status: str
     previous: str | None
     last_migration: str | None
-    contract: Contract
     recorded_at: datetime
     updated_at: datetime
 
@@ -134,16 +133,13 @@ def _exists(conn: Any, where: Location) -> bool:
     return bool(row and row[0])
 
 
-_COLUMNS = "release, seq, status, previous, last_migration, contract, recorded_at, updated_at"
+# Listing leaves the contracts out: each can hold thousands of columns, and only
+# contract_of needs one.
+_COLUMNS = "release, seq, status, previous, last_migration, recorded_at, updated_at"
 
 
-def _entry(row: tuple[Any, ...], where: Location) -> Entry:
-    release, seq, status, previous, last_migration, contract, recorded, updated = row
-    try:
-        parsed = from_json(contract, f"ledger {where}, release {release}")
-    except ContractError as exc:
-        raise LedgerError(str(exc)) from None
-    return Entry(release, seq, status, previous, last_migration, parsed, recorded, updated)
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(*row)
 
 
 @contextmanager
@@ -190,7 +186,7 @@ def record(
                 json.dumps(without_ledger(contract, where).to_json()),
             ),
         ).fetchone()
-    return _entry(row, where)
+    return _entry(row)
 
 
 def mark(conn: Any, where: Location, release: str, status: str) -> Entry:
@@ -209,7 +205,7 @@ def mark(conn: Any, where: Location, release: str, status: str) -> Entry:
         ).fetchone()
     if row is None:
         raise unknown(release, entries(conn, where), where)
-    return _entry(row, where)
+    return _entry(row)
 
 
 def entries(conn: Any, where: Location) -> list[Entry]:
@@ -222,7 +218,7 @@ def entries(conn: Any, where: Location) -> list[Entry]:
     rows = conn.execute(
         sql.SQL("SELECT " + _COLUMNS + " FROM {} ORDER BY seq").format(_ident(where))
     ).fetchall()
-    return [_entry(r, where) for r in rows]
+    return [_entry(r) for r in rows]
 
 
 def current(conn: Any, where: Location) -> Entry | None:
@@ -248,14 +244,20 @@ def find(conn: Any, where: Location, release: str) -> Entry:
     raise unknown(release, known, where)
 
 
-def before(conn: Any, where: Location, release: str) -> Entry | None:
-    """The release that ran before ``release``: the one current when it was recorded,
-    None for the first release. :class:`LedgerError` when either is not in the ledger."""
-    entry = find(conn, where, release)
-    return find(conn, where, entry.previous) if entry.previous is not None else None
-
-
 def contract_of(conn: Any, where: Location, release: str) -> tuple[Contract, str | None]:
-    """``release``'s contract and the release before it (see :func:`before`)."""
-    entry = find(conn, where, release)
-    return entry.contract, entry.previous
+    """``release``'s contract and the release before it: the one current when it was
+    recorded (None for the first release). :class:`LedgerError` when it is not recorded."""
+    from psycopg import sql
+
+    row = None
+    if _exists(conn, where):
+        row = conn.execute(
+            sql.SQL("SELECT contract, previous FROM {} WHERE release = %s").format(_ident(where)),
+            (release,),
+        ).fetchone()
+    if row is None:
+        raise unknown(release, entries(conn, where), where)
+    try:
+        return from_json(row[0], f"ledger {where}, release {release}"), row[1]
+    except ContractError as exc:
+        raise LedgerError(str(exc)) from None

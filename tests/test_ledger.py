@@ -42,8 +42,9 @@ def test_recording_creates_the_table_and_chains_previous_releases(dsn: str) -> N
         second = ledger.record(conn, HERE, "2.0.0", contract(dsn, "2.0.0"), last_migration="0002")
         assert (first.previous, second.previous) == (None, "1.0.0")
         assert ledger.current(conn, HERE) == second
-        assert ledger.before(conn, HERE, "2.0.0") == first
-        assert ledger.contract_of(conn, HERE, "2.0.0")[0].release == "2.0.0"
+        wanted, previous = ledger.contract_of(conn, HERE, "2.0.0")
+        assert (wanted.release, previous) == ("2.0.0", "1.0.0")
+        assert ledger.contract_of(conn, HERE, "1.0.0")[1] is None
 
 
 def test_recording_again_updates_in_place(dsn: str) -> None:
@@ -135,3 +136,13 @@ def test_cli_status_of_an_unreachable_database_hides_the_password() -> None:
     assert done.exit_code == 2
     assert "cannot use the database at" in done.output
     assert "s3cret" not in done.output
+
+
+def test_a_ledger_table_name_must_be_an_identifier(tmp_path: Path) -> None:
+    (tmp_path / "migsafe.toml").write_text('ledger-table = "releases; drop"\n', encoding="utf-8")
+    with contextlib.chdir(tmp_path):
+        done = CliRunner().invoke(
+            main, ["deploy", "status", "--database-url", "postgresql://127.0.0.1:1/x"]
+        )
+    assert done.exit_code == 2
+    assert "ledger-table must be an SQL identifier, got 'releases; drop'" in done.output

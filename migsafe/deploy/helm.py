@@ -1,0 +1,90 @@
+"""Helm releases: ``helm history -o json`` for the history, ``helm rollback`` to undo.
+
+Each revision's release is its chart's ``app_version`` (``chart`` chooses the chart's own
+version instead: the part of ``mychart-1.2.0`` after the chart name).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from migsafe.deploy.base import Deployer, Revision
+from migsafe.deploy.run import DeployError, Runner
+
+# ``<chart name>-<semver>``: the name may hold dashes, the version a pre-release part.
+_CHART_VERSION = re.compile(r"-(\d+\.\d+\.\d+(?:[-+][\w.+-]*)?)$")
+
+
+class Helm(Deployer):
+    kind = "helm"
+
+    def __init__(
+        self,
+        name: str,
+        runner: Runner,
+        *,
+        namespace: str | None = None,
+        context: str | None = None,
+        binary: str = "helm",
+        release_from: str = "app_version",
+    ) -> None:
+        super().__init__(runner)
+        self.name, self.namespace, self.context = name, namespace, context
+        self.binary, self.release_from = binary, release_from
+
+    def helm(self, *args: str) -> list[str]:
+        argv = [self.binary, *args]
+        if self.namespace:
+            argv += ["--namespace", self.namespace]
+        if self.context:
+            argv += ["--kube-context", self.context]
+        return argv
+
+    def _json(self, argv: list[str]) -> Any:
+        text = self.runner.run(argv)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DeployError(
+                f"{' '.join(argv)}: expected JSON, got {text[:200]!r} ({exc})"
+            ) from None
+
+    def _release(self, entry: Any) -> str | None:
+        """Helm prints ``MISSING`` for a revision whose chart metadata is lost."""
+        if self.release_from == "chart":
+            found = _CHART_VERSION.search(str(entry.get("chart") or ""))
+            return found.group(1) if found else None
+        version = str(entry.get("app_version") or "")
+        return version if version and version != "MISSING" else None
+
+    def history(self) -> list[Revision]:
+        entries = self._json(self.helm("history", self.name, "--output", "json", "--max", "256"))
+        if not isinstance(entries, list):
+            raise DeployError(f"helm history {self.name}: expected a JSON list of revisions")
+        ordered = sorted(entries, key=lambda e: int(e["revision"]))
+        return [
+            Revision(self._release(e), str(e["revision"]), e.get("status") == "deployed")
+            for e in ordered
+        ]
+
+    def current(self) -> str | None:
+        deployed = [r for r in self.history() if r.current]
+        return deployed[-1].release if deployed else None
+
+    def undo(self, to: str) -> None:
+        revision = self.revision_of(to).revision
+        seconds = max(1, int(self.runner.timeout))
+        self.runner.run(
+            self.helm("rollback", self.name, revision, "--wait", "--timeout", f"{seconds}s"),
+            timeout=seconds + 30,
+        )
+
+    def wait(self) -> None:
+        status = self._json(self.helm("status", self.name, "--output", "json"))
+        state = (status.get("info") or {}).get("status")
+        if state != "deployed":
+            raise DeployError(
+                f"helm release {self.name} is {state!r} after the rollback, not deployed"
+            )
