@@ -682,3 +682,9 @@ from migsafe.cli_deploy import deploy, gate, rollback  # noqa: E402
 main.add_command(deploy)
 main.add_command(gate)
 main.add_command(rollback)
+
+# migsafe serve and lint-deploy, for deployers on Kubernetes, live in their own module.
+from migsafe.cli_serve import lint_deploy, serve  # noqa: E402
+
+main.add_command(serve)
+main.add_command(lint_deploy)

@@ -1,0 +1,332 @@
+"""``migsafe lint-deploy``: deployer manifests that would let a release past the schema gate.
+
+The gate only protects a deploy that asks it. Argo Rollouts and Flagger each have settings
+that skip their analysis (a rollback window, a promotion timer, ``skipAnalysis``), orders
+that send traffic before asking (a ``setWeight`` before the analysis step), conditions
+that read "inconclusive" as a pass, and webhook wiring where a hook's meaning is inverted
+(Flagger reads a 200 from a ``rollback`` hook as "roll back now"). Each of these is a
+finding at the YAML node that causes it.
+
+Manifests are read with PyYAML's composer, which keeps every node's line and column, so
+findings point at the key to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yaml import Node
+
+# Flagger hooks migsafe serve answers, and which of them must be wired so that no traffic
+# and no promotion happens without a "pass".
+FLAGGER_PATH = "/v1/flagger/"
+BEFORE_TRAFFIC = ("confirm-rollout", "pre-rollout")
+BEFORE_PROMOTION = ("confirm-promotion",)
+GATE_PATH = "/v1/gate"
+
+
+@dataclass(frozen=True, slots=True)
+class Bypass:
+    """One way a manifest gets past the gate: where (1-based line and column of the node),
+    which rule, what happens, and what to write instead."""
+
+    path: str
+    line: int
+    column: int
+    width: int
+    rule: str
+    message: str
+    help: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message}"
+
+
+class ManifestError(Exception):
+    """A file that cannot be read as YAML: the message starts with ``path:line:col:``."""
+
+
+def _get(node: Node, key: str) -> tuple[Node, Node] | None:
+    """The (key node, value node) pair of ``key`` in a mapping node, None when absent."""
+    from yaml import MappingNode
+
+    if not isinstance(node, MappingNode):
+        return None
+    for k, v in node.value:
+        if getattr(k, "value", None) == key:
+            return k, v
+    return None
+
+
+def _value(node: Node | None, *keys: str) -> Node | None:
+    for key in keys:
+        if node is None:
+            return None
+        pair = _get(node, key)
+        node = pair[1] if pair else None
+    return node
+
+
+def _scalar(node: Node | None) -> str | None:
+    from yaml import ScalarNode
+
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def _items(node: Node | None) -> list[Node]:
+    from yaml import SequenceNode
+
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+class _Checker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.found: list[Bypass] = []
+
+    def add(self, node: Node, rule: str, message: str, help: str) -> None:
+        start, end = node.start_mark, node.end_mark
+        width = end.column - start.column if end.line == start.line else 0
+        self.found.append(
+            Bypass(self.path, start.line + 1, start.column + 1, width, rule, message, help)
+        )
+
+    # -- Argo Rollouts -------------------------------------------------------------------------
+
+    def rollout(self, doc: Node) -> None:
+        spec = _value(doc, "spec")
+        if spec is None:
+            return
+        self.revision_history(spec)
+        window = _get(spec, "rollbackWindow")
+        if window:
+            self.add(
+                window[0],
+                "rollback-window",
+                "rollbackWindow fast-tracks a rollback to a recent revision: its steps and "
+                "analysis are skipped, so nothing checks that the older release still fits "
+                "the schema",
+                "remove rollbackWindow and roll back with `migsafe rollback`, which checks the "
+                "live schema against the target release first",
+            )
+        canary = _value(spec, "strategy", "canary")
+        if canary is not None:
+            self.canary_steps(canary)
+        strategy = _value(spec, "strategy")
+        blue_green = _get(strategy, "blueGreen") if strategy is not None else None
+        if blue_green is not None:
+            self.blue_green(*blue_green)
+
+    def revision_history(self, spec: Node) -> None:
+        limit = _get(spec, "revisionHistoryLimit")
+        if limit and _scalar(limit[1]) == "0":
+            self.add(
+                limit[0],
+                "revision-history-zero",
+                "revisionHistoryLimit: 0 keeps no older ReplicaSet, so there is no revision "
+                "to roll back to and no history to tell which release ran before",
+                "keep a few revisions (the default is 10)",
+            )
+
+    def canary_steps(self, canary: Node) -> None:
+        steps = _items(_value(canary, "steps"))
+        first_weight = next((s for s in steps if _get(s, "setWeight")), None)
+        first_analysis = next((s for s in steps if _get(s, "analysis")), None)
+        if first_weight is None:
+            return
+        if first_analysis is None:
+            steps_key = _get(canary, "steps")
+            assert steps_key is not None
+            self.add(
+                steps_key[0],
+                "no-analysis",
+                "no analysis step comes before traffic: the new release gets its first "
+                "requests without the schema gate being asked (background analysis does "
+                "not hold a step)",
+                "make an analysis step with the migsafe-gate template the first step",
+            )
+        elif steps.index(first_analysis) > steps.index(first_weight):
+            self.add(
+                first_weight,
+                "analysis-after-weight",
+                "setWeight comes before the first analysis step: traffic reaches the new "
+                "release before the schema gate answers",
+                "move the migsafe-gate analysis step before the first setWeight",
+            )
+
+    def blue_green(self, key: Node, blue_green: Node) -> None:
+        timer = _get(blue_green, "autoPromotionSeconds")
+        if timer:
+            self.add(
+                timer[0],
+                "auto-promotion",
+                "autoPromotionSeconds promotes the preview on a timer instead of on an "
+                "answer from the schema gate",
+                "remove autoPromotionSeconds and gate promotion with prePromotionAnalysis "
+                "using the migsafe-gate template",
+            )
+        if _get(blue_green, "prePromotionAnalysis") is None:
+            self.add(
+                key,
+                "no-analysis",
+                "blueGreen has no prePromotionAnalysis: the preview is promoted without "
+                "asking the schema gate",
+                "add prePromotionAnalysis with the migsafe-gate template",
+            )
+
+    def analysis_template(self, doc: Node) -> None:
+        for metric in _items(_value(doc, "spec", "metrics")):
+            url = _scalar(_value(metric, "provider", "web", "url")) or ""
+            if GATE_PATH not in url:
+                continue
+            success = _get(metric, "successCondition")
+            if success is None or _normal(_scalar(success[1])) != 'result=="pass"':
+                self.add(
+                    success[1] if success else metric,
+                    "gate-condition",
+                    'the gate metric does not succeed on exactly result == "pass": an '
+                    "inconclusive or failed answer could count as success",
+                    'set successCondition: result == "pass" and failureCondition: result == "fail"',
+                )
+            for limit in ("failureLimit", "inconclusiveLimit"):
+                pair = _get(metric, limit)
+                if pair and _scalar(pair[1]) not in ("0", None):
+                    self.add(
+                        pair[0],
+                        "gate-tolerance",
+                        f"{limit}: {_scalar(pair[1])} lets the rollout go on after the gate "
+                        "said fail or could not decide",
+                        f"set {limit}: 0",
+                    )
+
+    # -- Flagger -------------------------------------------------------------------------------
+
+    def flagger_canary(self, doc: Node) -> None:
+        spec = _value(doc, "spec")
+        if spec is None:
+            return
+        skip = _get(spec, "skipAnalysis")
+        if skip and _scalar(skip[1]) in ("true", "True", "yes"):
+            self.add(
+                skip[0],
+                "skip-analysis",
+                "skipAnalysis: true promotes the canary without running its analysis or "
+                "webhooks, the schema gate included",
+                "remove skipAnalysis",
+            )
+        hooks = _items(_value(spec, "analysis", "webhooks"))
+        wired: set[str] = set()
+        for hook in hooks:
+            url = _scalar(_value(hook, "url")) or ""
+            if FLAGGER_PATH not in url:
+                continue
+            kind = _scalar(_value(hook, "type")) or "rollout"
+            answered = url.split(FLAGGER_PATH, 1)[1].split("?", 1)[0].strip("/")
+            url_node = _value(hook, "url")
+            assert url_node is not None
+            if answered == kind:
+                wired.add(kind)
+            else:
+                self.add(
+                    url_node,
+                    "webhook-mismatch",
+                    f"a {kind} webhook calls migsafe's {answered} hook, whose answer means "
+                    "something else there (a rollback hook answers 200 when the schema is "
+                    "unsafe)",
+                    f"point it at {FLAGGER_PATH}{kind}",
+                )
+            if not _scalar(_value(hook, "metadata", "release")):
+                self.add(
+                    hook,
+                    "webhook-release",
+                    "the migsafe webhook sends no metadata.release, so the gate cannot tell "
+                    "which release to check and holds every step",
+                    "add metadata.release with the version being rolled out",
+                )
+        where = _get(spec, "analysis")
+        anchor = where[0] if where else doc
+        for needed, what in (
+            (BEFORE_TRAFFIC, "before traffic reaches the canary"),
+            (BEFORE_PROMOTION, "before promotion"),
+            (("rollback",), "to roll back when the schema turns unsafe for the canary"),
+        ):
+            if not wired.intersection(needed):
+                self.add(
+                    anchor,
+                    "missing-webhook",
+                    f"no migsafe {' or '.join(needed)} webhook: the schema gate is not asked "
+                    f"{what}",
+                    f"add a webhook of type {needed[0]} with url "
+                    f"http://<migsafe serve>{FLAGGER_PATH}{needed[0]}",
+                )
+
+    def deployment(self, doc: Node) -> None:
+        spec = _value(doc, "spec")
+        if spec is not None:
+            self.revision_history(spec)
+
+
+def _normal(text: str | None) -> str:
+    return "".join((text or "").split()).replace("'", '"')
+
+
+def check_text(text: str, path: str) -> list[Bypass]:
+    """Every bypass in the YAML documents of ``text``; kinds other than Rollout,
+    AnalysisTemplate, ClusterAnalysisTemplate, Canary and Deployment are passed over."""
+    import yaml
+
+    checker = _Checker(path)
+    try:
+        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise ManifestError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+    for doc in docs:
+        if doc is None:
+            continue
+        api = _scalar(_value(doc, "apiVersion")) or ""
+        kind = _scalar(_value(doc, "kind"))
+        if api.startswith("argoproj.io/") and kind == "Rollout":
+            checker.rollout(doc)
+        elif api.startswith("argoproj.io/") and kind in (
+            "AnalysisTemplate",
+            "ClusterAnalysisTemplate",
+        ):
+            checker.analysis_template(doc)
+        elif api.startswith("flagger.app/") and kind == "Canary":
+            checker.flagger_canary(doc)
+        elif kind == "Deployment":
+            checker.deployment(doc)
+    return sorted(checker.found, key=lambda b: (b.line, b.column, b.rule))
+
+
+def read(path: Path) -> str:
+    """The manifest's text; :class:`ManifestError` when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        raise ManifestError(f"{path}: cannot read: {detail}") from None
+
+
+def render(found: list[Bypass], texts: dict[str, str]) -> str:
+    """Compiler style: location, rule and message, the line with the node underlined, help."""
+    lines: list[str] = []
+    for b in found:
+        lines.append(str(b))
+        source = texts.get(b.path, "").splitlines()
+        gutter = " " * len(str(b.line))
+        if 0 < b.line <= len(source):
+            text = source[b.line - 1]
+            # A node spanning lines (a mapping) is underlined to the end of its first line.
+            width = b.width or len(text.rstrip()) - (b.column - 1)
+            lines.append(f"{gutter} |")
+            lines.append(f"{b.line} | {text}")
+            lines.append(f"{gutter} | {' ' * (b.column - 1)}{'^' * max(width, 1)}")
+        lines.append(f"{gutter} = help: {b.help}")
+        lines.append("")
+    return "\n".join(lines)
