@@ -55,16 +55,8 @@ class ReleaseProblem(Problem):
     def __str__(self) -> str:
         return f"release {self.release}: {Problem.__str__(self)}"
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "release": self.release,
-            "kind": self.kind,
-            "object": self.object,
-            "expected": self.expected,
-            "found": self.found,
-            "migration": self.migration,
-            "message": str(self),
-        }
+    def to_json(self) -> dict[str, str | None]:
+        return {"release": self.release, **Problem.to_json(self), "message": str(self)}
 
 
 @dataclass(frozen=True)
