@@ -106,6 +106,18 @@ def main() -> None:
     help="Output format.",
 )
 @click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
+@click.option(
+    "--dialect",
+    type=click.Choice(["postgresql", "mysql", "mariadb"]),
+    help="SQL dialect of the migrations (default: mysql/mariadb for files under a folder of "
+    "that name, else postgresql).",
+)
+@click.option(
+    "--server-version",
+    metavar="FAMILY-X.Y",
+    help="Target server: mysql-8.0, mysql-8.4, mariadb-10.6, mariadb-10.11, mariadb-11.4 "
+    "(or a patch release, mysql-8.0.35; postgresql-16 is --pg-version 16).",
+)
 @_select
 @_ignore
 @click.option("--strict", is_flag=True, help="Also report statements migsafe has no model for.")
@@ -123,6 +135,8 @@ def lint(
     paths: tuple[Path, ...],
     fmt: str,
     pg_version: int | None,
+    dialect: str | None,
+    server_version: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     strict: bool,
@@ -148,9 +162,20 @@ def lint(
             if pg_version is not None
             else cfg.pg_version
         )
+        server_version = (
+            config_mod.check_server_version(server_version, "--server-version")
+            if server_version is not None
+            else cfg.server_version
+        )
     except config_mod.ConfigError as exc:
         fail(str(exc))
+    from migsafe import dialects
+
+    if pg_version is None:
+        version = dialects.pg_version_of(server_version) or version
     settings = Settings(
+        dialect=dialect or cfg.dialect,
+        server_version=server_version,
         pg_version=version,
         select=selected,
         ignore=ignored,

@@ -38,6 +38,10 @@ class Config:
     # Release version → the objects ("table", "table.column") its application no longer
     # uses: contracts built from migrations for that release and later ones leave them out.
     retired: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # postgresql | mysql | mariadb (None: per file, see migsafe.dialects), and the target
+    # server ("mysql-8.0", "mariadb-10.11", "postgresql-16").
+    dialect: str | None = None
+    server_version: str | None = None
 
 
 KEYS = (
@@ -52,6 +56,8 @@ KEYS = (
     "releases-file",
     "compat-window",
     "retired",
+    "dialect",
+    "server-version",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -201,6 +207,8 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
             f"{where}: compat-window must be a whole number of releases (0 or more), got {window!r}"
         )
     retired = check_retired(data.get("retired", {}), where)
+    dialect = check_dialect(data.get("dialect"), where + ": dialect")
+    server_version = check_server_version(data.get("server-version"), where + ": server-version")
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -220,7 +228,30 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         releases_file=base / releases_file,
         compat_window=window,
         retired=retired,
+        dialect=dialect,
+        server_version=server_version,
     )
+
+
+def check_dialect(value: Any, where: str) -> str | None:
+    from migsafe.dialects import DIALECTS
+
+    if value is None or value in DIALECTS:
+        return value  # type: ignore[no-any-return]
+    raise ConfigError(f"{where} must be one of {', '.join(DIALECTS)}, got {value!r}")
+
+
+def check_server_version(value: Any, where: str) -> str | None:
+    from migsafe import dialects
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f'{where} must be a string such as "mariadb-10.11", got {value!r}')
+    try:
+        return dialects.check_server_version(value, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load(start: Path, explicit: Path | None, known_rules: Any) -> Config:
