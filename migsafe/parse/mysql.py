@@ -84,22 +84,32 @@ class Raw:
 
 
 def split(text: str) -> list[Raw]:
-    """The statements of a MySQL script, as the ``mysql`` client would send them."""
+    """The statements of a MySQL script, as the ``mysql`` client and the server send and
+    read them.
+
+    A ``DELIMITER`` line changes the terminator (and ends a statement left open before it,
+    as an upgrade script that forgot its last ``d//`` means it). A stored program created
+    without ``DELIMITER`` (a driver sending the file as one multi-statement query) runs to
+    the ``END`` that closes its body: inside, ``BEGIN`` and ``CASE`` open blocks, and an
+    ``END`` not followed by ``IF``/``LOOP``/``WHILE``/``REPEAT`` closes one.
+    """
     out: list[Raw] = []
     delimiter = ";"
     i, n = 0, len(text)
     while True:
-        i = _skip_blanks(text, i)
+        i = _skip_blanks(text, i, between=True)
         if i >= n:
             return out
-        m = re.compile(r"DELIMITER[ \t]+(\S+)[^\n]*", re.I).match(text, i)
-        if m and (i == 0 or text[i - 1] == "\n" or text[:i].rstrip(" \t").endswith("\n")):
+        m = _DELIMITER.match(text, i)
+        if m and _line_start(text, i):
             delimiter = m.group(1)
             i = m.end()
             continue
         start = i
+        compound = bool(_COMPOUND.match(text, i)) and delimiter == ";"
+        depth = 0
         while i < n:
-            if text.startswith(delimiter, i):
+            if text.startswith(delimiter, i) and depth <= 0:
                 out.append(Raw(start, i + len(delimiter), i))
                 i += len(delimiter)
                 break
@@ -108,6 +118,19 @@ def split(text: str) -> list[Raw]:
                 i = _skip_quoted(text, i)
             elif _comment_at(text, i):
                 i = _skip_comment(text, i)
+            elif ch in "dD" and _line_start(text, i) and _DELIMITER.match(text, i):
+                body_end = len(text[:i].rstrip())
+                out.append(Raw(start, body_end, body_end - text[:body_end].endswith(";")))
+                break
+            elif compound and (ch.isalpha() or ch == "_") and not _word_char(text, i - 1):
+                word = _WORD.match(text, i)
+                assert word is not None
+                upper = word.group().upper()
+                if upper in ("BEGIN", "CASE"):
+                    depth += 1
+                elif upper == "END" and not _BLOCK_END.match(text, word.end()):
+                    depth -= 1
+                i = word.end()
             else:
                 i += 1
         else:
@@ -116,12 +139,37 @@ def split(text: str) -> list[Raw]:
             return out
 
 
-def _comment_at(text: str, i: int) -> bool:
+_DELIMITER = re.compile(r"DELIMITER[ \t]+(\S+)[^\n]*", re.I)
+_COMPOUND = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?"
+    r"(?:AGGREGATE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b",
+    re.I,
+)
+_WORD = re.compile(r"\w+")
+_BLOCK_END = re.compile(r"\s+(?:IF|LOOP|WHILE|REPEAT)\b", re.I)
+
+
+def _word_char(text: str, i: int) -> bool:
+    return i >= 0 and (text[i].isalnum() or text[i] in "_$")
+
+
+def _line_start(text: str, i: int) -> bool:
+    j = i
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    return j == 0 or text[j - 1] == "\n"
+
+
+def _comment_at(text: str, i: int, between: bool = False) -> bool:
+    """A comment starts at ``i``. ``--`` needs a blank after it in MySQL, except between
+    statements (``--DROP …`` on a line of its own), where it cannot be an operator."""
     if text.startswith("/*", i):
         return not text.startswith("/*!", i)
     if text[i] == "#":
         return True
-    return text.startswith("--", i) and (i + 2 >= len(text) or text[i + 2] in " \t\r\n")
+    if not text.startswith("--", i):
+        return False
+    return between or i + 2 >= len(text) or text[i + 2] in " \t\r\n"
 
 
 def _skip_comment(text: str, i: int) -> int:
@@ -151,11 +199,11 @@ def _skip_quoted(text: str, i: int) -> int:
     raise _error(text, i, f"unterminated {quote}quoted{quote} text")
 
 
-def _skip_blanks(text: str, i: int) -> int:
+def _skip_blanks(text: str, i: int, between: bool = False) -> int:
     while i < len(text):
         if text[i] in " \t\r\n\f\v":
             i += 1
-        elif _comment_at(text, i):
+        elif _comment_at(text, i, between):
             i = _skip_comment(text, i)
         else:
             break

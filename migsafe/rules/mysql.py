@@ -46,6 +46,8 @@ def _existing(op: ops.Op, ctx: Context) -> str | None:
 
 
 def _describe(op: ops.Op) -> str:
+    if isinstance(op, ops.AlterColumnType):
+        return f"changing the type of column {quoted(op.column)}"
     column = getattr(op, "column", None)
     name = column.name if isinstance(column, ops.Column) else column
     what = op.kind.replace("_", " ").upper()
@@ -74,9 +76,15 @@ def mysql_table_copy(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     refused = ""
     if asked and asked[-1] in ("INSTANT", "INPLACE"):
         refused = f"; with ALGORITHM={asked[-1]} the server refuses the statement instead"
+    unseen = ""
+    if isinstance(op, ops.AlterColumnType) and ctx.schema.column_type(table, op.column) is None:
+        unseen = (
+            " (migsafe has not seen the column's old definition, so it assumes the type "
+            "changes; lint the migration that created the table too for a sharper answer)"
+        )
     yield Violation(
         f"{_describe(op)} makes {ctx.server} copy table {quoted(table)} row by row "
-        f"(ALGORITHM=COPY, LOCK=SHARED): writes to it wait until the copy ends{refused}",
+        f"(ALGORITHM=COPY, LOCK=SHARED): writes to it wait until the copy ends{refused}{unseen}",
         span=op.span,
     )
 
