@@ -122,7 +122,8 @@ class StatementReport:
     migration: Migration
     statement: Statement
     effect: Effect
-    online: Online | None = None  # MySQL/MariaDB statements only
+    online: Online | None = None  # MySQL/MariaDB statements only: as written
+    cheapest: Online | None = None  # ... and with its ALGORITHM=/LOCK= clauses left out
 
 
 @dataclass
@@ -350,19 +351,18 @@ class Analyzer:
             same = members.get(group, []) if group is not None else []
             settings = {**session, **local}
             judged: list[Online | None] = [None] * len(st.ops)
-            statement_online = None
+            statement_online = cheapest = None
             if srv is None:
                 effects = [locks.effect(op, version, self.schema) for op in st.ops]
             else:
                 # The PostgreSQL lock model says nothing about MySQL: the online model does.
                 effects = [Effect(behaviour=op.kind) for op in st.ops]
                 judged = list(self._judge(st, srv, settings))
-                statement_online = online.as_written(
-                    online.combine(j for j in judged if j is not None), st.sql
-                )
+                cheapest = online.combine(j for j in judged if j is not None)
+                statement_online = online.as_written(cheapest, st.sql)
             statement_effect = locks.combine(effects)
             result.statements.append(
-                StatementReport(migration, st, statement_effect, statement_online)
+                StatementReport(migration, st, statement_effect, statement_online, cheapest)
             )
             suppressed = suppressions.for_statement(st)
             for op, eff, op_online in zip(st.ops, effects, judged, strict=True):

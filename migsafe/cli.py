@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -240,6 +240,12 @@ def lint(
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--dialect",
+    type=click.Choice(["postgresql", "mysql", "mariadb"]),
+    help="mysql/mariadb: apply to a MySQL or MariaDB server (--database-url mysql://…) and "
+    "check the online-DDL model there (default: from the URL's scheme).",
+)
 @_select
 @_ignore
 @_fail_on
@@ -248,6 +254,7 @@ def lint(
 def trace(
     paths: tuple[Path, ...],
     database_url: str | None,
+    dialect: str | None,
     seed_rows: int,
     variables: tuple[str, ...],
     setup_path: Path | None,
@@ -296,6 +303,10 @@ def trace(
     )
     unreadable: list[SourceError] = []
     migrations = discover(paths, cfg.exclude, unreadable)
+    scheme = (database_url or "").partition("://")[0]
+    if (dialect or cfg.dialect) in ("mysql", "mariadb") or scheme in ("mysql", "mariadb"):
+        _trace_mysql(migrations, database_url, options, unreadable, fmt, fail_on, color)
+        return
     progress = _progress_bar if sys.stderr.isatty() else None
     try:
         with scratch_database(database_url, lambda m: click.echo(m, err=True)) as scratch:
@@ -315,6 +326,39 @@ def trace(
         click.echo(trace_report.render_text(outcome, texts, use_colour), color=use_colour)
 
     _exit(result, fail_on, failed=bool(outcome.failed))
+
+
+def _trace_mysql(
+    migrations: list[Migration],
+    database_url: str | None,
+    options: Any,
+    unreadable: list[Any],
+    fmt: str,
+    fail_on: str,
+    color: bool | None,
+) -> None:
+    """``migsafe trace`` on MySQL/MariaDB: the server judges the online-DDL model."""
+    from migsafe.analysis import Settings
+    from migsafe.db import DatabaseError, mariadb
+    from migsafe.findings import InputError
+
+    if not database_url:
+        fail("tracing MySQL/MariaDB migrations needs --database-url mysql://user:password@host")
+    settings = Settings(select=options.select, ignore=options.ignore, severity=options.severity)
+    try:
+        outcome = mariadb.trace(migrations, database_url, settings)
+    except DatabaseError as exc:
+        fail(str(exc))
+    outcome.result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(mariadb.document(outcome), indent=2, ensure_ascii=False))
+    else:
+        texts = {(m.display, False): m.text for m in migrations if m.direction == "up"}
+        use_colour = color if color is not None else sys.stdout.isatty()
+        click.echo(mariadb.render_text(outcome, texts, use_colour), color=use_colour)
+    _exit(outcome.result, fail_on, failed=bool(outcome.failed))
 
 
 @contextlib.contextmanager

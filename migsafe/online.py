@@ -326,7 +326,7 @@ def combine(parts: Iterable[Online]) -> Online:
 # -- what the statement asks for ----------------------------------------------------------------
 
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`[^`]*`", re.S)
-_CLAUSE = re.compile(r"(?P<lead>\s*,\s*|\s+)(?P<key>ALGORITHM|LOCK)\s*=?\s*(?P<value>\w+)", re.I)
+_CLAUSE = re.compile(r"(?P<lead>,\s*|\s+)(?P<key>ALGORITHM|LOCK)\s*=?\s*(?P<value>\w+)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,10 +339,10 @@ class Clause:
 
 def clauses(sql: str) -> list[Clause]:
     """The ``ALGORITHM=`` and ``LOCK=`` clauses of an ALTER TABLE, CREATE INDEX or DROP
-    INDEX statement (strings and quoted names blanked first so none is read from them)."""
+    INDEX statement (strings and quoted names masked first so none is read from them)."""
     if not re.match(r"\s*(ALTER|CREATE|DROP)\b", sql, re.I):
         return []
-    blank = _STRINGS.sub(lambda m: " " * len(m.group()), sql)
+    blank = _STRINGS.sub(lambda m: "_" * len(m.group()), sql)
     return [
         Clause(m.group("key").upper(), m.group("value").upper(), m.start(), m.end())
         for m in _CLAUSE.finditer(blank)
