@@ -658,10 +658,10 @@ def check(
         wanted = contracts.load(path)
         provenance: compat.Provenance | None = None
         if database_url:
-            from migsafe.db.introspect import introspect
+            from migsafe.dialects import introspector
 
             try:
-                schema = introspect(database_url)
+                schema = introspector(database_url)(database_url)
             except DatabaseError as exc:
                 fail(str(exc))
             except Exception as exc:  # psycopg's connection errors, whatever their class

@@ -335,9 +335,9 @@ def from_models(target: str, release: str) -> Contract:
 
 def from_database(dsn: str, release: str) -> Contract:
     """The contract of an application that uses the whole database at ``dsn``."""
-    from migsafe.db.introspect import introspect
+    from migsafe.dialects import introspector
 
-    return from_schema(introspect(dsn), release, source="database")
+    return from_schema(introspector(dsn)(dsn), release, source="database")
 
 
 def from_migrations(

@@ -8,10 +8,12 @@ projects that ship migrations for several databases use (``migrations/mysql/…`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from migsafe.online import Server
+    from migsafe.schema import Schema
     from migsafe.sources import Migration
 
 DIALECTS = ("postgresql", "mysql", "mariadb")
@@ -83,3 +85,15 @@ def pg_version_of(server_version: str | None) -> int | None:
         return None
     tail = server_version.rsplit("-", 1)[-1]
     return int(tail) if tail.isdigit() else None
+
+
+def introspector(url: str) -> Callable[[str], Schema]:
+    """What reads the schema model from a live database: MySQL/MariaDB for a ``mysql://``
+    or ``mariadb://`` URL, PostgreSQL otherwise."""
+    if url.partition("://")[0] in MYSQL_FAMILY:
+        from migsafe.db import mariadb
+
+        return mariadb.introspect
+    from migsafe.db import introspect
+
+    return introspect.introspect

@@ -61,8 +61,6 @@ class TypeRef:
     values: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        if self.values:
-            return f"{self.name}({','.join(repr(v) for v in self.values)})"
         mods = f"({','.join(map(str, self.mods))})" if self.mods else ""
         return f"{self.name}{mods}{'[]' if self.array else ''}"
 

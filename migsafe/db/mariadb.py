@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from migsafe import online
+from migsafe import online, ops
 from migsafe.analysis import Analyzer, Result, Settings, StatementReport
 from migsafe.db import DatabaseError
 from migsafe.findings import Finding
 from migsafe.rules import all_rules
 from migsafe.rules.mysql import ONLINE_MODEL_MISMATCH
+from migsafe.schema import ColumnState, ConstraintState, Schema, Table
 from migsafe.sources import Migration
 
 SCHEMES = ("mysql", "mariadb")
@@ -158,6 +159,67 @@ def scratch(url: str) -> Iterator[tuple[Any, online.Server]]:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         finally:
             conn.close()
+
+
+def introspect(url: str) -> Schema:
+    """The schema model of the database the URL names (``mysql://user@host/db``): tables
+    and their columns, with types read through the same mapping migrations go through, so
+    the compatibility check compares like with like."""
+    database = unquote(urlsplit(url).path.lstrip("/"))
+    if not database:
+        raise DatabaseError(
+            "the --database-url for MySQL/MariaDB must name the database: mysql://user@host/db"
+        )
+    conn = connect(url, database)
+    try:
+        return read_schema(conn.cursor(), database)
+    finally:
+        conn.close()
+
+
+_COLUMNS = """
+SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA
+FROM information_schema.COLUMNS c
+JOIN information_schema.TABLES t
+  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+WHERE c.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE'
+ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
+"""
+
+
+def read_schema(cur: Any, database: str) -> Schema:
+    from migsafe.parse import mysql
+
+    schema = Schema()
+    cur.execute(_COLUMNS, (database,))
+    for table, column, column_type, nullable, default, extra in cur.fetchall():
+        typ = mysql.type_ref(column_type) or ops.TypeRef(column_type.lower())
+        extra = (extra or "").lower()
+        stated = None if default is None or default == "NULL" else default
+        schema.tables.setdefault(table, Table(table)).columns[column] = ColumnState(
+            column,
+            typ,
+            not_null=nullable == "NO",
+            default=ops.Default(stated, volatile=False) if stated is not None else None,
+            identity="auto_increment" in extra,
+            generated="generated" in extra,
+        )
+    cur.execute(_CHECKS, (database,))
+    for table, name, clause in cur.fetchall():
+        t = schema.tables.get(table)
+        if t is not None:
+            t.constraints[name] = ConstraintState(
+                name, "check", (), validated=True, expr=clause.replace("`", "")
+            )
+    return schema
+
+
+# MariaDB lists CHECK constraints here with their table; a NOT NULL check proves what
+# SET NOT NULL will need, as on PostgreSQL.
+_CHECKS = """
+SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = %s
+"""
 
 
 def _strip_clauses(sql: str) -> str:

@@ -59,6 +59,9 @@ _TYPES = {
     "DATE": "date",
     "TIME": "time",
 }
+_INTEGERS = frozenset(
+    name for dtype, name in _TYPES.items() if "INT" in dtype and not dtype.endswith("POINT")
+)
 _POSITION = ("FIRST", "AFTER")
 # Leading words of statements this module knows are valid MySQL even when it reads nothing
 # more from them; any other first word is a syntax error.
@@ -911,6 +914,23 @@ class _Reader:
         return ops.RenameTable(table=table, new_name=self.name(lo)[0], span=span)
 
 
+def type_ref(text: str) -> ops.TypeRef | None:
+    """A column type as MySQL writes it (``bigint(20) unsigned``, ``enum('a','b')``), in the
+    schema model's spelling: what introspection reads from information_schema goes through
+    the same mapping as what migrations declare."""
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import ParseError
+
+    try:
+        tree = parse_one(f"CREATE TABLE _t (c {text})", read="mysql")
+    except ParseError:
+        return None
+    cols = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
+    if len(cols) != 1 or not isinstance(cols[0], exp.ColumnDef):
+        return None
+    return _column(cols[0], ops.NO_SPAN).type
+
+
 def column_changes(table: str, col: ops.Column, span: ops.Span) -> Iterator[ops.Op]:
     """What ``MODIFY col <definition>`` does, as ops: the definition replaces the column's
     type, nullability and default all at once, so a default left out is a default dropped.
@@ -947,8 +967,8 @@ def _column(cd: Any, span: ops.Span) -> ops.Column:
                 values.append(inner.this)
             elif isinstance(inner, exp.Literal) and inner.this.isdigit():
                 mods.append(int(inner.this))
-    if name == "tinyint" and mods == [1]:
-        name, mods = "tinyint", [1]
+    if name in _INTEGERS:
+        mods = []  # a display width, not a limit: INT(11) and INT are the same type
     not_null = identity = generated = False
     default: ops.Default | None = None
     charset = collation = None
