@@ -63,6 +63,10 @@ _INTEGERS = frozenset(
     name for dtype, name in _TYPES.items() if "INT" in dtype and not dtype.endswith("POINT")
 )
 _POSITION = ("FIRST", "AFTER")
+# First words of a CREATE TABLE element that is not a column definition.
+_ELEMENTS = frozenset(
+    {"CONSTRAINT", "PRIMARY", "FOREIGN", "CHECK", "UNIQUE", "INDEX", "KEY", "FULLTEXT"}
+) | {"SPATIAL", "PERIOD", "LIKE"}
 # Leading words of statements this module knows are valid MySQL even when it reads nothing
 # more from them; any other first word is a syntax error.
 _STATEMENT_WORDS = frozenset(
@@ -606,8 +610,11 @@ class _Reader:
         end = self.parens(i)
         columns: list[ops.Column] = []
         constraints: list[ops.ConstraintDef] = []
-        for lo, hi in self.items(i + 1, end - 1):
-            element = self.table_element(table, lo, hi)
+        items = list(self.items(i + 1, end - 1))
+        column_items = [(lo, hi) for lo, hi in items if self.words(lo, lo + 1)[0] not in _ELEMENTS]
+        read = dict(zip(column_items, self.columns(column_items), strict=True))
+        for lo, hi in items:
+            element = read[lo, hi] if (lo, hi) in read else self.table_element(table, lo, hi)
             if isinstance(element, ops.Column):
                 columns.append(element)
             elif isinstance(element, ops.ConstraintDef):
@@ -726,6 +733,28 @@ class _Reader:
             if self.tokens[j].text == "(":
                 return j
         return None
+
+    def columns(self, ranges: Sequence[tuple[int, int]]) -> list[ops.Column | None]:
+        """Several column definitions read by sqlglot at once (one parse for a whole CREATE
+        TABLE is most of the time a MySQL file takes); one at a time if that fails."""
+        from sqlglot import exp, parse_one
+        from sqlglot.errors import ParseError
+
+        if not ranges:
+            return []
+        definitions = ",\n".join(self.text_of(lo, hi) for lo, hi in ranges)
+        try:
+            tree = parse_one(f"CREATE TABLE _t ({definitions})", read="mysql")
+        except ParseError:
+            tree = None
+        cols = (
+            tree.this.expressions if tree is not None and isinstance(tree.this, exp.Schema) else []
+        )
+        if len(cols) != len(ranges) or not all(isinstance(c, exp.ColumnDef) for c in cols):
+            return [self.column(lo, hi) for lo, hi in ranges]
+        return [
+            _column(cd, self.span_of(lo, hi)) for cd, (lo, hi) in zip(cols, ranges, strict=True)
+        ]
 
     def column(self, lo: int, hi: int) -> ops.Column | None:
         """A column definition, read by sqlglot (types, NOT NULL, DEFAULT, CHARACTER SET)."""
