@@ -152,3 +152,17 @@ def test_syntax_errors_have_positions(text: str, line: int, column: int, message
         mysql.parse(text)
     assert (caught.value.line, caught.value.column) == (line, column)
     assert message in caught.value.message
+
+
+def test_set_reads_session_variables_and_leaves_global_ones_aside() -> None:
+    text = (
+        "SET @@session.foreign_key_checks = 0, @x := 1;\n"
+        "SET GLOBAL foreign_key_checks = 0;\n"
+        "SET locale_like = 1;\n"
+    )
+    names = [[(op.name, op.value) for op in st.ops] for st in mysql.parse(text)]  # type: ignore[attr-defined]
+    assert names == [
+        [("foreign_key_checks", "0"), ("@x", "1")],
+        [("global.foreign_key_checks", "0")],
+        [("locale_like", "1")],
+    ]

@@ -32,8 +32,6 @@ from migsafe.parse.text import SourceText, source_text
 if TYPE_CHECKING:
     from sqlglot.tokenizer_core import Token
 
-DIALECTS = ("mysql", "mariadb")
-
 # sqlglot DataType names → the schema model's type names: PostgreSQL's internal name where
 # the two servers mean the same thing (so narrowing and compatibility compare alike), the
 # MySQL name otherwise.
@@ -62,7 +60,6 @@ _TYPES = {
 _INTEGERS = frozenset(
     name for dtype, name in _TYPES.items() if "INT" in dtype and not dtype.endswith("POINT")
 )
-_POSITION = ("FIRST", "AFTER")
 # First words of a CREATE TABLE element that is not a column definition.
 _ELEMENTS = frozenset(
     {"CONSTRAINT", "PRIMARY", "FOREIGN", "CHECK", "UNIQUE", "INDEX", "KEY", "FULLTEXT"}
@@ -77,6 +74,7 @@ _STATEMENT_WORDS = frozenset(
 )
 _BODY_WORDS = frozenset({"ALTER", "CREATE", "DROP", "INSERT", "UPDATE", "DELETE", "RENAME"})
 _BODY_WORDS |= frozenset({"TRUNCATE", "REPLACE"})
+_SYSTEM_VARIABLE = re.compile(r"@@(?:(session|local|global|persist)\.)?")
 _EXECUTABLE = re.compile(r"/\*!\d*|\*/")
 
 
@@ -408,10 +406,16 @@ class _Reader:
         return ops.Transaction(action=action, span=self.span)
 
     def set(self) -> Iterator[ops.Op]:
+        """``SET x = v, …``: session variables by name (``foreign_key_checks``), user
+        variables with their ``@``; a GLOBAL one is named ``global.x``, since it leaves this
+        session's value alone."""
         i = 1
-        scope_local = False
-        if self.words(1, 2) in (["SESSION"], ["LOCAL"], ["GLOBAL"], ["PERSIST"]):
+        scope = ""
+        first = self.words(1, 2)
+        if first in (["SESSION"], ["LOCAL"]):
             i = 2
+        elif first in (["GLOBAL"], ["PERSIST"], ["PERSIST_ONLY"]):
+            i, scope = 2, "global."
         if self.words(i, i + 1) in (["NAMES"], ["CHARACTER"], ["CHARSET"]):
             value = self.text_of(i + 1, len(self.tokens))
             yield ops.SetSetting(name="names", value=value, span=self.span)
@@ -420,24 +424,18 @@ class _Reader:
             yield self.unknown()
             return
         for lo, hi in self.items(i, len(self.tokens)):
-            eq = next(
-                (j for j in range(lo, hi) if self.tokens[j].text in ("=", ":=")),
-                None,
-            )
+            eq = next((j for j in range(lo, hi) if self.tokens[j].text in ("=", ":=")), None)
             if eq is None:
                 yield self.unknown(lo, hi)
                 continue
             name = self.text_of(lo, eq).lower().replace(" ", "")
-            name = re.sub(r"^@@(session\.|local\.|global\.)?", "", name)
-            name = (
-                re.sub(r"^(session|local|global)\.?", "", name)
-                if not name.startswith("@")
-                else name
-            )
+            prefix = scope
+            m = _SYSTEM_VARIABLE.match(name)
+            if m:
+                name = name[m.end() :]
+                prefix = "global." if m.group(1) in ("global", "persist") else ""
             value = _unquote(self.text_of(eq + 1, hi).strip()) if hi > eq + 1 else ""
-            yield ops.SetSetting(
-                name=name, value=value, local=scope_local, span=self.span_of(lo, hi)
-            )
+            yield ops.SetSetting(name=prefix + name, value=value, span=self.span_of(lo, hi))
 
     def dml(self) -> ops.Op:
         from sqlglot import exp, parse_one
