@@ -611,7 +611,7 @@ def capture(
                 _database_error(database, exc)
         else:
             table = _assign(cfg, _discover(paths, cfg))
-            captured = contracts.from_migrations(table, release, cfg.retired)
+            captured = contracts.from_migrations(table, release, cfg.retired, cfg.dialect)
         target = output or contracts.path_for(release, _project_root(cfg))
         contracts.save(captured, target)
     except contracts.ContractError as exc:
@@ -667,7 +667,7 @@ def check(
             except Exception as exc:  # psycopg's connection errors, whatever their class
                 _database_error(database_url, exc)
         else:
-            replayed = compat.replay(_up_to(_discover(paths, cfg), at))
+            replayed = compat.replay(_up_to(_discover(paths, cfg), at), cfg.dialect)
             schema, provenance = replayed.schema, replayed.provenance
     except contracts.ContractError as exc:
         fail(str(exc))

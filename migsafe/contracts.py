@@ -341,10 +341,14 @@ def from_database(dsn: str, release: str) -> Contract:
 
 
 def from_migrations(
-    releases: Sequence[Release], release: str, retired: Mapping[str, Sequence[str]]
+    releases: Sequence[Release],
+    release: str,
+    retired: Mapping[str, Sequence[str]],
+    dialect: str | None = None,
 ) -> Contract:
-    """The contract of release ``release`` as the schema at its last migration, replayed,
-    without the objects retired by then."""
+    """The contract of release ``release`` as the schema at its last migration, replayed
+    (in ``dialect``; None: each file's from its path), without the objects retired by
+    then."""
     from migsafe.compat import replay
 
     names = [r.name for r in releases]
@@ -355,7 +359,7 @@ def from_migrations(
     migrations: list[Migration] = [
         m for r in releases[: names.index(release) + 1] for m in r.migrations
     ]
-    schema = replay(migrations).schema
+    schema = replay(migrations, dialect).schema
     return from_schema(schema, release, retired=retired_for(release, retired))
 
 

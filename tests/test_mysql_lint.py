@@ -194,3 +194,36 @@ def test_page_examples_run_on_mariadb(rule_id: str, mariadb: Any) -> None:
                 table = st.ops[0].table  # type: ignore[attr-defined]
                 mariadb.execute(f"DROP TABLE IF EXISTS {table}")
             mariadb.execute(st.sql.rstrip(";"))
+
+
+def test_config_dialect_reaches_contracts_and_check(tmp_path: Path) -> None:
+    """A MySQL project whose migrations sit in no mysql/ folder says so once, in its config;
+    replaying them for contracts and checks reads them as MySQL too."""
+    write(tmp_path, "migsafe.toml", 'dialect = "mysql"\nreleases = "annotations"\n')
+    write(
+        tmp_path,
+        "db/0001_users.sql",
+        "-- migsafe: release=1.0.0\n"
+        "CREATE TABLE users (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL)"
+        " ENGINE=InnoDB;\n",
+    )
+    write(
+        tmp_path,
+        "db/0002_drop.sql",
+        "-- migsafe: release=2.0.0\nALTER TABLE users DROP COLUMN name;\n",
+    )
+    captured = CliRunner().invoke(
+        main,
+        ["contract", "capture", "--config", str(tmp_path / "migsafe.toml")]
+        + ["--release", "1.0.0", "--from-migrations", str(tmp_path / "db")],
+    )
+    assert captured.exit_code == 0, captured.output
+    contract = tmp_path / ".migsafe/contracts/1.0.0.json"
+    assert "name" in json.loads(contract.read_text(encoding="utf-8"))["tables"]["users"]["columns"]
+    checked = CliRunner().invoke(
+        main,
+        ["check", "--config", str(tmp_path / "migsafe.toml"), "--against", "1.0.0"]
+        + ["--at", "0002_drop", str(tmp_path / "db")],
+    )
+    assert checked.exit_code == 3, checked.output
+    assert "users.name" in checked.output
