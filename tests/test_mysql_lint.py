@@ -212,18 +212,16 @@ def test_config_dialect_reaches_contracts_and_check(tmp_path: Path) -> None:
         "db/0002_drop.sql",
         "-- migsafe: release=2.0.0\nALTER TABLE users DROP COLUMN name;\n",
     )
+    config = ["--config", str(tmp_path / "migsafe.toml")]
+    db = str(tmp_path / "db")
     captured = CliRunner().invoke(
-        main,
-        ["contract", "capture", "--config", str(tmp_path / "migsafe.toml")]
-        + ["--release", "1.0.0", "--from-migrations", str(tmp_path / "db")],
+        main, ["contract", "capture", *config, "--release", "1.0.0", "--from-migrations", db]
     )
     assert captured.exit_code == 0, captured.output
     contract = tmp_path / ".migsafe/contracts/1.0.0.json"
     assert "name" in json.loads(contract.read_text(encoding="utf-8"))["tables"]["users"]["columns"]
     checked = CliRunner().invoke(
-        main,
-        ["check", "--config", str(tmp_path / "migsafe.toml"), "--against", "1.0.0"]
-        + ["--at", "0002_drop", str(tmp_path / "db")],
+        main, ["check", *config, "--against", "1.0.0", "--at", "0002_drop", db]
     )
     assert checked.exit_code == 3, checked.output
     assert "users.name" in checked.output
