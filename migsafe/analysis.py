@@ -9,12 +9,12 @@ schema their up left, and their changes are not carried forward.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from migsafe import declarations, locks, ops
+from migsafe import declarations, dialects, locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
@@ -27,6 +27,7 @@ from migsafe.sources import Migration
 
 if TYPE_CHECKING:
     from migsafe.contracts import Contract, ReleaseLayout
+    from migsafe.online import Online, Server
 
 _ZERO_DURATION = re.compile(r"^\s*0*(\.0*)?\s*(us|ms|s|min|h|d)?\s*$", re.I)
 _IGNORE = re.compile(r"--\s*migsafe:ignore(?P<file>-file)?\s+(?P<ids>[\w-]+(?:\s*,\s*[\w-]+)*)")
@@ -43,6 +44,10 @@ class Settings:
     # Each migration's release and the contracts that must keep holding; None: releases
     # are not configured, and the release rules have nothing to check.
     releases: ReleaseLayout | None = None
+    # postgresql, mysql or mariadb; None: per file, from a mysql/mariadb path segment
+    # (see migsafe.dialects). server_version is the MySQL/MariaDB one ("mariadb-10.11").
+    dialect: str | None = None
+    server_version: str | None = None
 
 
 @dataclass
@@ -74,6 +79,11 @@ class Context:
     # support window before it (newest first): they run on the schema it leaves.
     release: str | None = None
     supported: tuple[Contract, ...] = ()
+    # MySQL/MariaDB only: the server, and how it runs this op and the whole statement.
+    dialect: str = "postgresql"
+    server: Server | None = None
+    online: Online | None = None
+    statement_online: Online | None = None
 
     @cached_property
     def earlier(self) -> list[Statement]:
@@ -112,6 +122,8 @@ class StatementReport:
     migration: Migration
     statement: Statement
     effect: Effect
+    online: Online | None = None  # MySQL/MariaDB statements only: as written
+    cheapest: Online | None = None  # ... and with its ALGORITHM=/LOCK= clauses left out
 
 
 @dataclass
@@ -220,8 +232,25 @@ class Analyzer:
         for migration in migrations:
             if migration.display not in result.files:
                 result.files.append(migration.display)
+            dialect = dialects.of(migration, self.settings.dialect, self.settings.server_version)
             try:
-                statements = parse(migration.text)
+                if dialect == "postgresql":
+                    statements = parse(migration.text)
+                else:
+                    from migsafe.parse import mysql
+
+                    statements = mysql.resolve(mysql.parse(migration.text), self.schema.copy())
+            except ModuleNotFoundError as exc:
+                result.errors.append(
+                    InputError(
+                        migration.display,
+                        None,
+                        None,
+                        f"reading {dialect} migrations needs {exc.name}: "
+                        "pip install 'migsafe[mysql]'",
+                    )
+                )
+                continue
             except SqlSyntaxError as exc:
                 result.errors.append(
                     InputError(
@@ -235,10 +264,10 @@ class Analyzer:
             if migration.direction == "down":
                 saved = self.schema
                 self.schema = saved.copy()
-                self._migration(migration, statements, result)
+                self._migration(migration, statements, result, dialect)
                 self.schema = saved
             else:
-                self._migration(migration, statements, result)
+                self._migration(migration, statements, result, dialect)
         return result
 
     def _releases(self, migration: Migration) -> tuple[str | None, tuple[Contract, ...]]:
@@ -271,8 +300,18 @@ class Analyzer:
                 supported.append(contract)
         return release, tuple(supported)
 
-    def _migration(self, migration: Migration, statements: list[Statement], result: Result) -> None:
+    def _migration(
+        self,
+        migration: Migration,
+        statements: list[Statement],
+        result: Result,
+        dialect: str = "postgresql",
+    ) -> None:
         release, supported = self._releases(migration)
+        rules = [r for r in self.rules if r.dialects is None or dialect in r.dialects]
+        srv = dialects.server(dialect, self.settings.server_version)
+        if srv is not None:
+            from migsafe import online
         implicit = False
         if self.settings.assume_in_transaction is not None:
             wrapped = self.settings.assume_in_transaction
@@ -310,12 +349,23 @@ class Analyzer:
         for index, st in enumerate(statements):
             group = groups[index]
             same = members.get(group, []) if group is not None else []
-            effects = [locks.effect(op, version, self.schema) for op in st.ops]
-            statement_effect = locks.combine(effects)
-            result.statements.append(StatementReport(migration, st, statement_effect))
-            suppressed = suppressions.for_statement(st)
             settings = {**session, **local}
-            for op, eff in zip(st.ops, effects, strict=True):
+            judged: list[Online | None] = [None] * len(st.ops)
+            statement_online = cheapest = None
+            if srv is None:
+                effects = [locks.effect(op, version, self.schema) for op in st.ops]
+            else:
+                # The PostgreSQL lock model says nothing about MySQL: the online model does.
+                effects = [Effect(behaviour=op.kind) for op in st.ops]
+                judged = list(self._judge(st, srv, settings))
+                cheapest = online.combine(j for j in judged if j is not None)
+                statement_online = online.as_written(cheapest, st.sql)
+            statement_effect = locks.combine(effects)
+            result.statements.append(
+                StatementReport(migration, st, statement_effect, statement_online, cheapest)
+            )
+            suppressed = suppressions.for_statement(st)
+            for op, eff, op_online in zip(st.ops, effects, judged, strict=True):
                 ctx = Context(
                     migration=migration,
                     statement=st,
@@ -335,8 +385,12 @@ class Analyzer:
                     phases=phases,
                     release=release,
                     supported=supported,
+                    dialect=dialect,
+                    server=srv,
+                    online=op_online,
+                    statement_online=statement_online,
                 )
-                for r in self.rules:
+                for r in rules:
                     if r.id in suppressed:
                         continue
                     for v in r.check(op, ctx):
@@ -363,6 +417,19 @@ class Analyzer:
             if group is None or next_group != group:
                 held.clear()
                 local.clear()
+
+    def _judge(self, st: Statement, srv: Server, settings: dict[str, str]) -> Iterator[Online]:
+        """Each op of a MySQL statement judged against the schema as the statement's earlier
+        sub-commands leave it (a column added then indexed in one ALTER)."""
+        from migsafe import online
+
+        if len(st.ops) == 1:
+            yield online.judge(st.ops[0], srv, self.schema, settings)
+            return
+        schema = self.schema.copy()
+        for op in st.ops:
+            yield online.judge(op, srv, schema, settings)
+            schema.apply(op)
 
     @staticmethod
     def _track(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -106,6 +106,18 @@ def main() -> None:
     help="Output format.",
 )
 @click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
+@click.option(
+    "--dialect",
+    type=click.Choice(["postgresql", "mysql", "mariadb"]),
+    help="SQL dialect of the migrations (default: mysql/mariadb for files under a folder of "
+    "that name, else postgresql).",
+)
+@click.option(
+    "--server-version",
+    metavar="FAMILY-X.Y",
+    help="Target server: mysql-8.0, mysql-8.4, mariadb-10.6, mariadb-10.11, mariadb-11.4 "
+    "(or a patch release, mysql-8.0.35; postgresql-16 is --pg-version 16).",
+)
 @_select
 @_ignore
 @click.option("--strict", is_flag=True, help="Also report statements migsafe has no model for.")
@@ -123,6 +135,8 @@ def lint(
     paths: tuple[Path, ...],
     fmt: str,
     pg_version: int | None,
+    dialect: str | None,
+    server_version: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     strict: bool,
@@ -148,9 +162,20 @@ def lint(
             if pg_version is not None
             else cfg.pg_version
         )
+        server_version = (
+            config_mod.check_server_version(server_version, "--server-version")
+            if server_version is not None
+            else cfg.server_version
+        )
     except config_mod.ConfigError as exc:
         fail(str(exc))
+    from migsafe import dialects
+
+    if pg_version is None:
+        version = dialects.pg_version_of(server_version) or version
     settings = Settings(
+        dialect=dialect or cfg.dialect,
+        server_version=server_version,
         pg_version=version,
         select=selected,
         ignore=ignored,
@@ -215,6 +240,12 @@ def lint(
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--dialect",
+    type=click.Choice(["postgresql", "mysql", "mariadb"]),
+    help="mysql/mariadb: apply to a MySQL or MariaDB server (--database-url mysql://…) and "
+    "check the online-DDL model there (default: from the URL's scheme).",
+)
 @_select
 @_ignore
 @_fail_on
@@ -223,6 +254,7 @@ def lint(
 def trace(
     paths: tuple[Path, ...],
     database_url: str | None,
+    dialect: str | None,
     seed_rows: int,
     variables: tuple[str, ...],
     setup_path: Path | None,
@@ -271,6 +303,10 @@ def trace(
     )
     unreadable: list[SourceError] = []
     migrations = discover(paths, cfg.exclude, unreadable)
+    scheme = (database_url or "").partition("://")[0]
+    if (dialect or cfg.dialect) in ("mysql", "mariadb") or scheme in ("mysql", "mariadb"):
+        _trace_mysql(migrations, database_url, options, unreadable, fmt, fail_on, color)
+        return
     progress = _progress_bar if sys.stderr.isatty() else None
     try:
         with scratch_database(database_url, lambda m: click.echo(m, err=True)) as scratch:
@@ -290,6 +326,39 @@ def trace(
         click.echo(trace_report.render_text(outcome, texts, use_colour), color=use_colour)
 
     _exit(result, fail_on, failed=bool(outcome.failed))
+
+
+def _trace_mysql(
+    migrations: list[Migration],
+    database_url: str | None,
+    options: Any,
+    unreadable: list[Any],
+    fmt: str,
+    fail_on: str,
+    color: bool | None,
+) -> None:
+    """``migsafe trace`` on MySQL/MariaDB: the server judges the online-DDL model."""
+    from migsafe.analysis import Settings
+    from migsafe.db import DatabaseError, mariadb
+    from migsafe.findings import InputError
+
+    if not database_url:
+        fail("tracing MySQL/MariaDB migrations needs --database-url mysql://user:password@host")
+    settings = Settings(select=options.select, ignore=options.ignore, severity=options.severity)
+    try:
+        outcome = mariadb.trace(migrations, database_url, settings)
+    except DatabaseError as exc:
+        fail(str(exc))
+    outcome.result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(mariadb.document(outcome), indent=2, ensure_ascii=False))
+    else:
+        texts = {(m.display, False): m.text for m in migrations if m.direction == "up"}
+        use_colour = color if color is not None else sys.stdout.isatty()
+        click.echo(mariadb.render_text(outcome, texts, use_colour), color=use_colour)
+    _exit(outcome.result, fail_on, failed=bool(outcome.failed))
 
 
 @contextlib.contextmanager
@@ -542,7 +611,7 @@ def capture(
                 _database_error(database, exc)
         else:
             table = _assign(cfg, _discover(paths, cfg))
-            captured = contracts.from_migrations(table, release, cfg.retired)
+            captured = contracts.from_migrations(table, release, cfg.retired, cfg.dialect)
         target = output or contracts.path_for(release, _project_root(cfg))
         contracts.save(captured, target)
     except contracts.ContractError as exc:
@@ -593,16 +662,16 @@ def check(
         wanted = contracts.load(path)
         provenance: compat.Provenance | None = None
         if database_url:
-            from migsafe.db.introspect import introspect
+            from migsafe.dialects import introspector
 
             try:
-                schema = introspect(database_url)
+                schema = introspector(database_url)(database_url)
             except DatabaseError as exc:
                 fail(str(exc))
             except Exception as exc:  # psycopg's connection errors, whatever their class
                 _database_error(database_url, exc)
         else:
-            replayed = compat.replay(_up_to(_discover(paths, cfg), at))
+            replayed = compat.replay(_up_to(_discover(paths, cfg), at), cfg.dialect)
             schema, provenance = replayed.schema, replayed.provenance
     except contracts.ContractError as exc:
         fail(str(exc))

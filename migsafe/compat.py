@@ -222,10 +222,12 @@ class Replayed:
     provenance: dict[Key, str] = field(default_factory=dict)
 
 
-def replay(migrations: Iterable[Migration]) -> Replayed:
+def replay(migrations: Iterable[Migration], dialect: str | None = None) -> Replayed:
     """Apply the up migrations in order to an empty schema, recording provenance. A
     migration that does not parse is a :class:`ContractError` naming it: a schema missing
-    its changes would give wrong answers."""
+    its changes would give wrong answers. ``dialect`` as in :mod:`migsafe.dialects` (None:
+    each file's from its path)."""
+    from migsafe import dialects
     from migsafe.parse.postgres import SqlSyntaxError, parse
 
     result = Replayed()
@@ -233,7 +235,12 @@ def replay(migrations: Iterable[Migration]) -> Replayed:
         if m.direction != "up":
             continue
         try:
-            statements = parse(m.text)
+            if dialects.of(m, dialect) in dialects.MYSQL_FAMILY:
+                from migsafe.parse import mysql
+
+                statements = mysql.resolve(mysql.parse(m.text), result.schema.copy())
+            else:
+                statements = parse(m.text)
         except SqlSyntaxError as exc:
             raise ContractError(
                 f"{m.display}:{exc.line}:{exc.column}: syntax error: {exc.message}; "

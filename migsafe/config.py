@@ -43,6 +43,10 @@ class Config:
     ledger_table: str = "migsafe_releases"
     # [tool.migsafe.deploy]: deployer options (checked by migsafe.deploy.check_settings).
     deploy: dict[str, object] = field(default_factory=dict)
+    # postgresql | mysql | mariadb (None: per file, see migsafe.dialects), and the target
+    # server ("mysql-8.0", "mariadb-10.11", "postgresql-16").
+    dialect: str | None = None
+    server_version: str | None = None
 
 
 KEYS = (
@@ -60,6 +64,8 @@ KEYS = (
     "ledger-schema",
     "ledger-table",
     "deploy",
+    "dialect",
+    "server-version",
 )
 RELEASE_SOURCES = ("git", "file", "annotations")
 
@@ -227,6 +233,8 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         raise ConfigError(str(exc)) from None
     if isinstance(deploy.get("socket"), str):
         deploy["socket"] = (path.parent if path is not None else Path()) / str(deploy["socket"])
+    dialect = check_dialect(data.get("dialect"), where + ": dialect")
+    server_version = check_server_version(data.get("server-version"), where + ": server-version")
     # A relative releases-file is read from the config file's folder, where it was written.
     base = path.parent if path is not None else Path()
     return Config(
@@ -249,7 +257,30 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         ledger_schema=ledger["ledger-schema"],
         ledger_table=ledger["ledger-table"],
         deploy=deploy,
+        dialect=dialect,
+        server_version=server_version,
     )
+
+
+def check_dialect(value: Any, where: str) -> str | None:
+    from migsafe.dialects import DIALECTS
+
+    if value is None or value in DIALECTS:
+        return value  # type: ignore[no-any-return]
+    raise ConfigError(f"{where} must be one of {', '.join(DIALECTS)}, got {value!r}")
+
+
+def check_server_version(value: Any, where: str) -> str | None:
+    from migsafe import dialects
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f'{where} must be a string such as "mariadb-10.11", got {value!r}')
+    try:
+        return dialects.check_server_version(value, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load(start: Path, explicit: Path | None, known_rules: Any) -> Config:

@@ -347,16 +347,20 @@ def from_models(target: str, release: str) -> Contract:
 
 def from_database(dsn: str, release: str) -> Contract:
     """The contract of an application that uses the whole database at ``dsn``."""
-    from migsafe.db.introspect import introspect
+    from migsafe.dialects import introspector
 
-    return from_schema(introspect(dsn), release, source="database")
+    return from_schema(introspector(dsn)(dsn), release, source="database")
 
 
 def from_migrations(
-    releases: Sequence[Release], release: str, retired: Mapping[str, Sequence[str]]
+    releases: Sequence[Release],
+    release: str,
+    retired: Mapping[str, Sequence[str]],
+    dialect: str | None = None,
 ) -> Contract:
-    """The contract of release ``release`` as the schema at its last migration, replayed,
-    without the objects retired by then."""
+    """The contract of release ``release`` as the schema at its last migration, replayed
+    (in ``dialect``; None: each file's from its path), without the objects retired by
+    then."""
     from migsafe.compat import replay
 
     names = [r.name for r in releases]
@@ -367,7 +371,7 @@ def from_migrations(
     migrations: list[Migration] = [
         m for r in releases[: names.index(release) + 1] for m in r.migrations
     ]
-    schema = replay(migrations).schema
+    schema = replay(migrations, dialect).schema
     return from_schema(schema, release, retired=retired_for(release, retired))
 
 

@@ -53,6 +53,12 @@ class TypeRef:
     mods: tuple[int, ...] = ()
     array: bool = False
     span: Span = NO_SPAN
+    # MySQL/MariaDB only: the column's character set and collation as written (None: the
+    # table's default), and the members of an ENUM or SET type in order. Changing either
+    # rewrites the table there, so the online-DDL model compares them.
+    charset: str | None = None
+    collation: str | None = None
+    values: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         mods = f"({','.join(map(str, self.mods))})" if self.mods else ""

@@ -14,7 +14,11 @@ which release each block ships in, which SQL cannot say. A section gives it in a
 comment, invisible on the rendered page: ``<!-- releases: 1.0.0 2.0.0 -->`` puts its blocks
 in those releases, in order; ``<!-- retired: 2.0.0 users.legacy_name -->`` declares that
 release 2.0.0 no longer uses ``users.legacy_name`` (as ``[tool.migsafe.retired]`` would).
-The support window is the default, one release."""
+The support window is the default, one release.
+
+A page whose rule is about MySQL/MariaDB says so with ``<!-- dialect: mysql -->`` under its
+title: its examples are linted as that dialect (and run on MariaDB by
+tests/test_mysql_rules.py, not through the PostgreSQL trace)."""
 
 from __future__ import annotations
 
@@ -61,12 +65,23 @@ def release_layout(section: str, count: int) -> ReleaseLayout | None:
     )
 
 
-def fired(rule_id: str, blocks: list[str], section: str = "") -> list[str]:
+def dialect_of(page: str) -> str | None:
+    m = re.search(r"<!-- dialect: (\w+) -->", page)
+    return m.group(1) if m else None
+
+
+def fired(
+    rule_id: str, blocks: list[str], section: str = "", dialect: str | None = None
+) -> list[str]:
     migrations = [
         Migration(path=Path(f"{i}.sql"), display=f"{i}.sql", text=sql)
         for i, sql in enumerate(blocks)
     ]
-    settings = Settings(select=frozenset({rule_id}), releases=release_layout(section, len(blocks)))
+    settings = Settings(
+        select=frozenset({rule_id}),
+        releases=release_layout(section, len(blocks)),
+        dialect=dialect,
+    )
     result = Analyzer(settings).run(migrations)
     assert not result.errors, result.errors
     checked = migrations[-1].display
@@ -87,9 +102,10 @@ def test_page_examples(rule_id: str) -> None:
     if all_rules()[rule_id].trace_only:
         return
     bad, good = "## Example", "## Use instead"
-    assert fired(rule_id, sql_blocks(page, bad), section_of(page, bad)), (
+    dialect = dialect_of(page)
+    assert fired(rule_id, sql_blocks(page, bad), section_of(page, bad), dialect), (
         "the Bad example does not fire"
     )
-    assert not fired(rule_id, sql_blocks(page, good), section_of(page, good)), (
+    assert not fired(rule_id, sql_blocks(page, good), section_of(page, good), dialect), (
         "the Good example fires"
     )

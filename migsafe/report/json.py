@@ -61,6 +61,9 @@ def document(
         }
         if st.kind == "alter_table":
             entry["ops"] = [op.kind for op in st.ops]
+        if report.online is not None:
+            # MySQL/MariaDB: how the server runs it; null for what is not an ALTER.
+            entry["online"] = report.online.as_json()
         if extra and index in extra:
             entry.update(extra[index])
         files.setdefault(report.migration.display, []).append(entry)

@@ -40,6 +40,8 @@ class Rule:
     # Findings come from ``migsafe trace`` comparing what PostgreSQL did with the lock model,
     # not from ops: lint never enables the rule.
     trace_only: bool = False
+    # The dialects whose migrations the rule checks; None: every dialect.
+    dialects: frozenset[str] | None = None
 
 
 _REGISTRY: dict[str, Rule] = {}
@@ -53,6 +55,26 @@ _FAMILIES = (
     "phases",
     "contracts",
     "trace",
+    "mysql",
+)
+POSTGRESQL = frozenset({"postgresql"})
+MYSQL = frozenset({"mysql", "mariadb"})
+# Rules whose reasoning is PostgreSQL's own — its lock modes, CONCURRENTLY, its types, its
+# foreign keys without an index, its IF [NOT] EXISTS forms — stay silent on MySQL and
+# MariaDB migrations, whose online-DDL rules live in rules/mysql.py.
+_POSTGRESQL_FAMILIES = frozenset({"locking", "trace"})
+_POSTGRESQL_RULES = frozenset(
+    {
+        "ban-char",
+        "prefer-text",
+        "prefer-timestamptz",
+        "prefer-identity",
+        "foreign-key-without-index",
+        "prefer-robust-statements",
+        "concurrently-in-transaction",
+        "enum-value-in-transaction",
+        "validate-in-same-transaction",
+    }
 )
 
 
@@ -64,11 +86,15 @@ def rule(
     *,
     default_enabled: bool = True,
     trace_only: bool = False,
+    dialects: frozenset[str] | None = None,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         family = check.__module__.rsplit(".", 1)[-1]
         if id in _REGISTRY:
             raise RuntimeError(f"rule {id} registered twice")
+        only = dialects
+        if only is None and (family in _POSTGRESQL_FAMILIES or id in _POSTGRESQL_RULES):
+            only = POSTGRESQL
         _REGISTRY[id] = Rule(
             id,
             severity,
@@ -78,6 +104,7 @@ def rule(
             check,
             default_enabled and not trace_only,
             trace_only,
+            only,
         )
         return check
 

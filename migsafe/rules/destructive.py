@@ -139,6 +139,18 @@ def object_kind_name(kind: str) -> str:
     return _KIND_NAMES.get(kind, kind.replace("_", " "))
 
 
+def _helper(op: ops.DropObject, ctx: Context) -> bool:
+    """MySQL upgrade scripts create a procedure, CALL it and drop it again (often with a
+    DROP … IF EXISTS first): an object the migration itself creates is its own helper."""
+    created = {
+        (o.object_kind, o.name.lower())
+        for st in ctx.statements
+        for o in st.ops
+        if isinstance(o, ops.CreateObject)
+    }
+    return all((op.object_kind, name.lower()) in created for name in op.names)
+
+
 @rule(
     "drop-object",
     WARNING,
@@ -148,6 +160,8 @@ def object_kind_name(kind: str) -> str:
 )
 def drop_object(op: Op, ctx: Context) -> Iterator[Violation]:
     if isinstance(op, ops.DropObject) and op.object_kind not in _NOT_NAMED_BY_QUERIES:
+        if ctx.dialect != "postgresql" and _helper(op, ctx):
+            return
         kind = object_kind_name(op.object_kind)
         names = ", ".join(op.names)
         yield Violation(f"Dropping {kind} {names} breaks running code that still uses it.")

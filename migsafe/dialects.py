@@ -1,0 +1,99 @@
+"""Which SQL dialect a migration is written in, and which server it targets.
+
+PostgreSQL is the default. A migration is read as MySQL or MariaDB when ``--dialect`` (or the
+``dialect`` config key) says so, when ``--server-version`` names a MySQL or MariaDB server,
+or, with neither, when a folder on its path is called ``mysql`` or ``mariadb`` — the layout
+projects that ship migrations for several databases use (``migrations/mysql/…``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from migsafe.online import Server
+    from migsafe.schema import Schema
+    from migsafe.sources import Migration
+
+DIALECTS = ("postgresql", "mysql", "mariadb")
+MYSQL_FAMILY = frozenset({"mysql", "mariadb"})
+
+
+def from_path(parts: tuple[str, ...]) -> str | None:
+    """``mysql`` or ``mariadb`` when a folder on the path is named so."""
+    for part in reversed(parts[:-1]):
+        if part.lower() in MYSQL_FAMILY:
+            return part.lower()
+    return None
+
+
+def of(migration: Migration, setting: str | None, server_version: str | None = None) -> str:
+    """The dialect of one migration: the setting when given, else its path's, else the
+    family of the server version."""
+    if setting is not None:
+        return setting
+    return from_path(migration.path.parts) or family_of(server_version) or "postgresql"
+
+
+def family_of(server_version: str | None) -> str | None:
+    """``mysql`` or ``mariadb`` for a server version naming one, None otherwise."""
+    if server_version is None:
+        return None
+    head = server_version.strip().lower().split("-", 1)[0]
+    return head if head in MYSQL_FAMILY else None
+
+
+def server(dialect: str, server_version: str | None) -> Server | None:
+    """The MySQL/MariaDB server to judge a migration against; None for PostgreSQL. A server
+    version of the other family (``--server-version mysql-8.0`` on a ``mariadb`` folder)
+    gives way to the dialect's default."""
+    if dialect not in MYSQL_FAMILY:
+        return None
+    from migsafe import online
+
+    if server_version is not None and family_of(server_version) == dialect:
+        return online.server(server_version)
+    return online.server(online.DEFAULT_SERVER["mysql" if dialect == "mysql" else "mariadb"])
+
+
+def check_server_version(value: str, where: str) -> str:
+    """Validate a ``server-version``; raises ValueError naming ``where`` and the spellings."""
+    from migsafe import online
+
+    if value.strip().lower().startswith(("postgresql-", "postgres-")):
+        from migsafe import locks
+
+        major = value.rsplit("-", 1)[1]
+        versions = locks.SUPPORTED_VERSIONS
+        if not major.isdigit() or int(major) not in versions:
+            raise ValueError(
+                f"{where}: expected postgresql-MAJOR with MAJOR {versions.start} to "
+                f"{versions.stop - 1} (e.g. postgresql-16), got {value!r}"
+            )
+        return value
+    try:
+        online.server(value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return value
+
+
+def pg_version_of(server_version: str | None) -> int | None:
+    """The PostgreSQL major a ``postgresql-16`` server version names."""
+    if server_version is None or family_of(server_version) is not None:
+        return None
+    tail = server_version.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def introspector(url: str) -> Callable[[str], Schema]:
+    """What reads the schema model from a live database: MySQL/MariaDB for a ``mysql://``
+    or ``mariadb://`` URL, PostgreSQL otherwise."""
+    if url.partition("://")[0] in MYSQL_FAMILY:
+        from migsafe.db import mariadb
+
+        return mariadb.introspect
+    from migsafe.db import introspect
+
+    return introspect.introspect
