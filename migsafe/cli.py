@@ -100,10 +100,17 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "sarif", "gitlab", "junit"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: github (workflow annotations), sarif (code scanning), gitlab "
+    "(Code Quality), junit.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file; the text report still goes to the terminal.",
 )
 @click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
 @_select
@@ -131,6 +138,7 @@ def lint(
     config_path: Path | None,
     exit_zero: bool,
     color: bool | None,
+    output: Path | None,
 ) -> None:
     """Lint migrations: SQL files, or folders of them in their tool's order."""
     from migsafe import config as config_mod
@@ -169,18 +177,35 @@ def lint(
     result = Analyzer(settings).run(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
 
-    if fmt == "json":
-        from migsafe.report import json as json_report
-
-        click.echo(json_report.render(result))
-    else:
-        from migsafe.report import text as text_report
-
-        texts = {(m.display, m.direction == "down"): m.text for m in migrations}
+    texts = {(m.display, m.direction == "down"): m.text for m in migrations}
+    if output is not None:
+        _write(output, _report(fmt, result, texts, colour=False))
+    if output is not None or fmt == "text":
         use_colour = color if color is not None else sys.stdout.isatty()
-        click.echo(text_report.render(result, texts, use_colour), color=use_colour)
+        click.echo(_report("text", result, texts, use_colour), color=use_colour)
+    else:
+        click.echo(_report(fmt, result, texts, colour=False))
 
     _exit(result, fail_on, exit_zero=exit_zero)
+
+
+def _report(fmt: str, result: Result, texts: dict[tuple[str, bool], str], colour: bool) -> str:
+    """The lint report in one of ``lint --format``'s formats; each reads the same findings."""
+    from importlib import import_module
+
+    module = import_module(f"migsafe.report.{fmt}")
+    if fmt == "text":
+        return str(module.render(result, texts, colour))
+    if fmt == "gitlab":
+        return str(module.render(result, texts))
+    return str(module.render(result))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 @main.command()
