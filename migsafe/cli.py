@@ -126,6 +126,18 @@ def main() -> None:
 @_config
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @_color
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Report only migration files added or modified since the merge base with --base; "
+    "the earlier ones are still replayed for their schema.",
+)
+@click.option(
+    "--base",
+    metavar="REF",
+    help="With --changed: the branch or commit to compare with "
+    "(default: origin/HEAD, then main, then master).",
+)
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -139,13 +151,16 @@ def lint(
     exit_zero: bool,
     color: bool | None,
     output: Path | None,
+    changed: bool,
+    base: str | None,
 ) -> None:
-    """Lint migrations: SQL files, or folders of them in their tool's order."""
+    """Lint migrations: SQL files, or folders of them in their tool's order. A file of an
+    ordered migrations folder is linted after the folder's earlier migrations."""
+    from migsafe import changed as changed_mod
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.sources import SourceError
-    from migsafe.sources.sqlfiles import discover
 
     if not paths:
         fail("no paths given; try `migsafe lint migrations/`")
@@ -170,12 +185,23 @@ def lint(
         ),
         strict=strict,
     )
+    if base is not None and not changed:
+        fail("--base only applies with --changed")
     unreadable: list[SourceError] = []
-    migrations = discover(paths, cfg.exclude, unreadable)
+    try:
+        selection = (
+            changed_mod.changed(paths, base, cfg.exclude, unreadable, Path.cwd())
+            if changed
+            else changed_mod.with_context(paths, cfg.exclude, unreadable)
+        )
+    except changed_mod.ChangedError as exc:
+        fail(str(exc))
+    migrations = selection.migrations
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
     result = Analyzer(settings).run(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    result = changed_mod.restrict(result, selection)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}
     if output is not None:
