@@ -138,6 +138,20 @@ def main() -> None:
     help="With --changed: the branch or commit to compare with "
     "(default: origin/HEAD, then main, then master).",
 )
+@click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="Apply the fixes that are safe to make "
+    "mechanically, in place (never to a file with a syntax error).",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what --fix would change, as a "
+    "unified diff, without writing; exit 1 when there is something to fix.",
+)
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -153,6 +167,8 @@ def lint(
     output: Path | None,
     changed: bool,
     base: str | None,
+    apply_fixes: bool,
+    show_diff: bool,
 ) -> None:
     """Lint migrations: SQL files, or folders of them in their tool's order. A file of an
     ordered migrations folder is linted after the folder's earlier migrations."""
@@ -199,7 +215,29 @@ def lint(
     migrations = selection.migrations
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
-    result = Analyzer(settings).run(migrations)
+
+    def analyse(ms: list[Migration]) -> Result:
+        return Analyzer(settings).run(ms)
+
+    if apply_fixes or show_diff:
+        from migsafe import fixes
+
+        try:
+            outcome = fixes.fix(migrations, selection.reported, analyse)
+        except SourceError as exc:
+            fail(str(exc))
+        if show_diff:
+            click.echo("".join(f.diff() for f in outcome.files), nl=False)
+            sys.exit(EXIT_FINDINGS if outcome.files else 0)
+        for edited in outcome.files:
+            try:
+                edited.write()
+            except OSError as exc:
+                fail(f"cannot write {edited.display}: {exc.strerror or exc}")
+            click.echo(f"fixed {edited.display}: {'; '.join(edited.applied)}", err=True)
+        result, migrations = outcome.result, outcome.migrations
+    else:
+        result = analyse(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
     result = changed_mod.restrict(result, selection)
 
