@@ -1,5 +1,6 @@
-"""Wall time of `migsafe lint` on the shared corpus's PostgreSQL files, next to squawk's when
-installed (`pip install squawk-cli`), and on one small file (what a pre-commit hook pays).
+"""Wall time of `migsafe lint` on the shared corpus's PostgreSQL files, cold (`--no-cache`)
+and warm (answered from `.migsafe_cache/`), next to squawk's when installed
+(`pip install squawk-cli`), and on one small file (what a pre-commit hook pays).
 
 Run from the repository root:  python benchmarks/bench_lint.py [--repeat N]
 Each figure is the median of N runs of the real command in a fresh process.
@@ -38,11 +39,13 @@ def corpus_files() -> list[str]:
     return files
 
 
-def wall(cmd: list[str], repeat: int) -> float:
+def wall(cmd: list[str], repeat: int, cwd: str | None = None) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -51,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero"]
+    migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero", "--no-cache"]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
@@ -67,14 +70,20 @@ def main() -> None:
         return
     files = corpus_files()
     ours = wall([*migsafe, *files], args.repeat)
-    print(f"migsafe lint, corpus ({len(files)} PostgreSQL files): {ours:.2f} s")
+    print(f"migsafe lint, corpus ({len(files)} PostgreSQL files), cold: {ours:.2f} s")
+    with tempfile.TemporaryDirectory() as project:
+        # The cache lives in the current folder here (no config file above a temp folder).
+        cached = [c for c in migsafe if c != "--no-cache"]
+        wall([*cached, *files], 1, cwd=project)
+        warm = wall([*cached, *files], args.repeat, cwd=project)
+    print(f"migsafe lint, corpus, warm (from .migsafe_cache): {warm:.2f} s")
     squawk = shutil.which("squawk")
     if squawk is None:
         print("squawk not installed (pip install squawk-cli); no comparison")
         return
     theirs = wall([squawk, *files], args.repeat)
     print(f"squawk, same files: {theirs:.2f} s")
-    print(f"ratio migsafe / squawk: {ours / theirs:.2f}")
+    print(f"ratio migsafe / squawk: cold {ours / theirs:.2f}, warm {warm / theirs:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,21 +11,22 @@ them to report.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migsafe.sources import Migration, SourceError
-from migsafe.sources.sqlfiles import FOLDER_FILES, classify, discover
+from migsafe.sources.sqlfiles import FOLDER_FILES, discover
 
 if TYPE_CHECKING:
     from migsafe.analysis import Result
 
 DEFAULT_BASES = ("origin/HEAD", "main", "master")
-_NUMBERED = re.compile(r"^\d")
+_ORDERED = re.compile(r"^(?:\d|[VU]\d|R__)|\.(?:up|down)\.sql$", re.I)
 
 
 class ChangedError(Exception):
@@ -41,23 +42,26 @@ class Selection:
 
 def migrations_folder(path: Path) -> Path | None:
     """The folder a migration file's tool orders it in, when its name says it is one of an
-    ordered set (a known layout, or a numbered file); None for a lone script."""
-    try:
-        (first, *_) = classify(path, str(path))
-    except (SourceError, ValueError):
-        return None
-    if first.layout == "plain" and not _NUMBERED.match(path.name):
-        return None
-    if first.layout in ("diesel", "prisma") and path.name.lower() in FOLDER_FILES:
+    ordered set (numbered, Flyway, golang-migrate, diesel, Prisma, dbmate); None for a lone
+    script. Only the name is read: the hook path must stay cheap."""
+    name = path.name
+    if name.lower() in FOLDER_FILES and path.parent.name:
         return path.parent.parent
-    return path.parent
+    if _ORDERED.search(name):
+        return path.parent
+    return None
 
 
-def _up_to_last(migrations: list[Migration], wanted: set[Path]) -> list[Migration]:
-    last = max(
-        (i for i, m in enumerate(migrations) if m.path.resolve() in wanted),
-        default=-1,
-    )
+def _where(path: Path) -> str:
+    """The path as a key: absolute, spelled as walked (no symlinks resolved, no syscall)."""
+    return os.path.abspath(path)
+
+
+def _up_to_last(
+    migrations: list[Migration], wanted: set[str], where: Callable[[Path], str]
+) -> list[Migration]:
+    keys = [where(m.path) for m in migrations]
+    last = max((i for i, k in enumerate(keys) if k in wanted), default=-1)
     return migrations[: last + 1]
 
 
@@ -69,8 +73,7 @@ def with_context(
     that folder, which are replayed for their schema but not reported. Files of one folder
     are linted in the folder's order; other files keep the order they were given in."""
     paths = list(paths)
-    files = [p for p in paths if not p.is_dir()]
-    folders = {p: migrations_folder(p) for p in files if p.is_file()}
+    folders = {p: migrations_folder(p) for p in paths if p.is_file()}
     if not any(folders.values()):
         return Selection(discover(paths, exclude, errors))
     out: list[Migration] = []
@@ -86,14 +89,14 @@ def with_context(
         if folder in done:
             continue
         done.add(folder)
-        given = {p.resolve() for p, f in folders.items() if f == folder}
-        sequence = _up_to_last(discover([folder], exclude, errors), given)
-        missing = given - {m.path.resolve() for m in sequence}
+        given = {_where(p) for p, f in folders.items() if f == folder}
+        sequence = _up_to_last(discover([folder], exclude, errors), given, _where)
+        missing = given - {_where(m.path) for m in sequence}
         if missing:
             # Excluded by the config, or in a hidden folder: lint them as given, alone.
             return Selection(discover(paths, exclude, errors))
         out.extend(sequence)
-        reported.update(m.display for m in sequence if m.path.resolve() in given)
+        reported.update(m.display for m in sequence if _where(m.path) in given)
     return Selection(out, frozenset(reported))
 
 
@@ -143,7 +146,12 @@ def merge_base(base: str | None, cwd: Path) -> str:
     return found.stdout.strip()
 
 
-def changed_files(commit: str, cwd: Path) -> set[Path]:
+def _real(path: Path) -> str:
+    """The path as a key, symlinks resolved: git reports the repository's real path."""
+    return os.path.realpath(path)
+
+
+def changed_files(commit: str, cwd: Path) -> set[str]:
     """Files added or modified since ``commit`` (committed, staged, in the working tree,
     or new and untracked), as absolute paths. A renamed file counts as added."""
     top = Path(_git(["rev-parse", "--show-toplevel"], cwd).stdout.strip())
@@ -152,7 +160,7 @@ def changed_files(commit: str, cwd: Path) -> set[Path]:
         raise ChangedError(f"--changed: git diff failed: {diff.stderr.strip()}")
     untracked = _git(["ls-files", "--others", "--exclude-standard", "-z", "--full-name"], top)
     names = [n for n in (diff.stdout + untracked.stdout).split("\0") if n]
-    return {(top / n).resolve() for n in names}
+    return {_real(top / n) for n in names}
 
 
 def changed(
@@ -166,10 +174,10 @@ def changed(
     changed one, reporting the changed ones only."""
     touched = changed_files(merge_base(base, cwd), cwd)
     migrations = discover(paths, exclude, errors)
-    sequence = _up_to_last(migrations, touched)
+    sequence = _up_to_last(migrations, touched, _real)
     # Files that cannot be read are reported when they are among the changed ones.
-    errors[:] = [e for e in errors if Path(e.path).resolve() in touched]
-    reported = frozenset(m.display for m in sequence if m.path.resolve() in touched)
+    errors[:] = [e for e in errors if _real(Path(e.path)) in touched]
+    reported = frozenset(m.display for m in sequence if _real(m.path) in touched)
     return Selection(sequence, reported)
 
 

@@ -152,6 +152,11 @@ def main() -> None:
     help="Show what --fix would change, as a "
     "unified diff, without writing; exit 1 when there is something to fix.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lint everything again instead of reusing results from .migsafe_cache/.",
+)
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -169,6 +174,7 @@ def lint(
     base: str | None,
     apply_fixes: bool,
     show_diff: bool,
+    no_cache: bool,
 ) -> None:
     """Lint migrations: SQL files, or folders of them in their tool's order. A file of an
     ordered migrations folder is linted after the folder's earlier migrations."""
@@ -216,8 +222,14 @@ def lint(
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
 
-    def analyse(ms: list[Migration]) -> Result:
+    def lint_all(ms: list[Migration]) -> Result:
         return Analyzer(settings).run(ms)
+
+    analyse: Callable[[list[Migration]], Result] = lint_all
+    if not no_cache and cfg.releases is None:
+        from migsafe.cache import Cache
+
+        analyse = Cache(_project_root(cfg), settings).wrap(lint_all)
 
     if apply_fixes or show_diff:
         from migsafe import fixes

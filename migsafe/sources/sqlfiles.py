@@ -207,6 +207,8 @@ def _display(path: Path) -> str:
 
 
 def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return False
     rel = PurePath(_display(path))
     return any(rel.match(pat) for pat in patterns)
 
