@@ -238,9 +238,20 @@ def lint(
             outcome = fixes.fix(migrations, selection.reported, analyse)
         except SourceError as exc:
             fail(str(exc))
+        for display in outcome.unfinished:
+            click.echo(
+                f"migsafe: {display}: stopped after {fixes.MAX_ROUNDS} rounds of fixes; "
+                "run again to apply the rest",
+                err=True,
+            )
         if show_diff:
             click.echo("".join(f.diff() for f in outcome.files), nl=False)
-            sys.exit(EXIT_FINDINGS if outcome.files else 0)
+            result = outcome.result
+            result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+            errors = changed_mod.restrict(result, selection).errors
+            for err in errors:
+                click.echo(f"migsafe: not fixed: {err}", err=True)
+            sys.exit(EXIT_INPUT if errors else EXIT_FINDINGS if outcome.files else 0)
         for edited in outcome.files:
             try:
                 edited.write()

@@ -138,6 +138,9 @@ def test_a_file_with_a_syntax_error_is_never_rewritten(tmp_path: Path) -> None:
     bad.write_text(bad_sql, encoding="utf-8")
     good = tmp_path / "0002_good.sql"
     good.write_text("CREATE INDEX k ON users (name);\n", encoding="utf-8")
+    code, out = lint("--diff", bad.name, good.name, cwd=tmp_path)
+    assert code == 2 and f"not fixed: {bad.name}:2:1: syntax error" in out
+    assert "+++ b/0002_good.sql" in out and "0001_bad" not in out.split("not fixed")[0]
     code, out = lint("--fix", bad.name, good.name, cwd=tmp_path)
     assert code == 2 and "syntax error" in out
     assert bad.read_text(encoding="utf-8") == bad_sql
