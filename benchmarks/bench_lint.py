@@ -39,15 +39,22 @@ def corpus_files() -> list[str]:
     return files
 
 
-def wall(cmd: list[str], repeat: int, cwd: str | None = None) -> float:
-    times = []
+def walls(cmds: dict[str, list[str]], repeat: int, cwd: str | None = None) -> dict[str, float]:
+    """The median wall time of each command, run in turn in every round, so that the load
+    of a shared machine falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd
-        )
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, cmd in cmds.items():
+            start = time.perf_counter()
+            subprocess.run(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd
+            )
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def wall(cmd: list[str], repeat: int) -> float:
+    return walls({"": cmd}, repeat)[""]
 
 
 def main() -> None:
@@ -69,21 +76,25 @@ def main() -> None:
         print(f"corpus not found at {CORPUS}; skipping the corpus comparison")
         return
     files = corpus_files()
-    ours = wall([*migsafe, *files], args.repeat)
-    print(f"migsafe lint, corpus ({len(files)} PostgreSQL files), cold: {ours:.2f} s")
+    squawk = shutil.which("squawk")
     with tempfile.TemporaryDirectory() as project:
         # The cache lives in the current folder here (no config file above a temp folder).
         cached = [c for c in migsafe if c != "--no-cache"]
-        wall([*cached, *files], 1, cwd=project)
-        warm = wall([*cached, *files], args.repeat, cwd=project)
-    print(f"migsafe lint, corpus, warm (from .migsafe_cache): {warm:.2f} s")
-    squawk = shutil.which("squawk")
+        subprocess.run([*cached, *files], stdout=subprocess.DEVNULL, check=False, cwd=project)
+        cmds = {"cold": [*migsafe, *files], "warm": [*cached, *files]}
+        if squawk is not None:
+            cmds["squawk"] = [squawk, *files]
+        t = walls(cmds, args.repeat, cwd=project)
+    print(f"migsafe lint, corpus ({len(files)} PostgreSQL files), cold: {t['cold']:.2f} s")
+    print(f"migsafe lint, corpus, warm (from .migsafe_cache): {t['warm']:.2f} s")
     if squawk is None:
         print("squawk not installed (pip install squawk-cli); no comparison")
         return
-    theirs = wall([squawk, *files], args.repeat)
-    print(f"squawk, same files: {theirs:.2f} s")
-    print(f"ratio migsafe / squawk: cold {ours / theirs:.2f}, warm {warm / theirs:.2f}")
+    print(f"squawk, same files: {t['squawk']:.2f} s")
+    print(
+        f"ratio migsafe / squawk: cold {t['cold'] / t['squawk']:.2f}, "
+        f"warm {t['warm'] / t['squawk']:.2f}"
+    )
 
 
 if __name__ == "__main__":
