@@ -79,10 +79,11 @@ def with_context(
     out: list[Migration] = []
     reported: set[str] = set()
     done: set[Path] = set()
+    problems: list[SourceError] = []
     for path in paths:
         folder = folders.get(path)
         if folder is None:
-            found = discover([path], exclude, errors)
+            found = discover([path], exclude, problems)
             out.extend(found)
             reported.update(m.display for m in found)
             continue
@@ -90,13 +91,17 @@ def with_context(
             continue
         done.add(folder)
         given = {_where(p) for p, f in folders.items() if f == folder}
-        sequence = _up_to_last(discover([folder], exclude, errors), given, _where)
+        walked: list[SourceError] = []
+        sequence = _up_to_last(discover([folder], exclude, walked), given, _where)
         missing = given - {_where(m.path) for m in sequence}
         if missing:
             # Excluded by the config, or in a hidden folder: lint them as given, alone.
             return Selection(discover(paths, exclude, errors))
+        # A sibling that cannot be read is not linted here, as --changed does not lint it.
+        problems += [e for e in walked if _where(Path(e.path)) in given]
         out.extend(sequence)
         reported.update(m.display for m in sequence if _where(m.path) in given)
+    errors += problems
     return Selection(out, frozenset(reported))
 
 

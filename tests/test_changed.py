@@ -175,3 +175,20 @@ def test_base_without_changed_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "0001.sql").write_text(USERS, encoding="utf-8")
     code, out = lint_json("--base", "main", "0001.sql", cwd=tmp_path)
     assert code == 2 and "--base only applies with --changed" in str(out)
+
+
+def test_an_unreadable_sibling_is_not_reported_but_an_unreadable_given_file_is(
+    tmp_path: Path,
+) -> None:
+    m = tmp_path / "migrations"
+    m.mkdir()
+    (m / "0001_users.up.sql").write_text(USERS, encoding="utf-8")
+    (m / "0002_latin1.up.sql").write_bytes(b"-- caf\xe9\nSELECT 1;\n")
+    (m / "0003_narrow.up.sql").write_text(NARROW, encoding="utf-8")
+    code, doc = lint_json("migrations/0003_narrow.up.sql", cwd=tmp_path)
+    assert code == 1 and isinstance(doc, dict) and doc["errors"] == []
+    assert "column-type-narrowing" in rules_in(doc, "migrations/0003_narrow.up.sql")
+    code, doc = lint_json("migrations/0002_latin1.up.sql", cwd=tmp_path)
+    assert code == 2 and isinstance(doc, dict)
+    (error,) = doc["errors"]
+    assert "not UTF-8" in error["message"] and error["path"].endswith("0002_latin1.up.sql")
