@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +134,7 @@ def fix(
         for f in result.findings:
             if f.path not in broken and (reported is None or f.path in reported):
                 by_file.setdefault(f.path, []).append(f)
-        changed: dict[str, str] = {}
+        changed: dict[str, tuple[str, int]] = {}  # text and fixes applied before the round
         for display, found in by_file.items():
             chosen = choose(found)
             if not chosen:
@@ -144,7 +144,7 @@ def fix(
                 text, bom = _read(path)
                 files[display] = FileEdit(path, display, text, text, bom=bom)
             edit = files[display]
-            changed[display] = edit.after
+            changed[display] = (edit.after, len(edit.applied))
             edit.after = _apply(edit.after, chosen)
             edit.applied.extend(f.fix.description for f in chosen if f.fix)
         if not changed:
@@ -160,8 +160,9 @@ def fix(
         if broke:
             stuck |= broke
             for display in broke:
-                files[display].after = changed[display]
-            current = _rebuild(current, files, {d: "" for d in broke})
+                files[display].after, kept = changed[display]
+                del files[display].applied[kept:]
+            current = _rebuild(current, files, broke)
             result = analyse(current)
     unfinished = [
         e.display
@@ -180,7 +181,7 @@ def _counts(result: Result, paths: Iterable[str]) -> dict[str, Counter[str]]:
 
 
 def _rebuild(
-    migrations: list[Migration], files: dict[str, FileEdit], changed: dict[str, str]
+    migrations: list[Migration], files: dict[str, FileEdit], changed: Collection[str]
 ) -> list[Migration]:
     """The migrations with the changed files' new text, split as their files are."""
     out: list[Migration] = []

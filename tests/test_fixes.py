@@ -182,3 +182,17 @@ def test_dbmate_file_fixes_both_sections(tmp_path: Path) -> None:
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (name);" in text
     assert "DROP INDEX CONCURRENTLY IF EXISTS i;" in text
     assert lint("--diff", f.name, cwd=tmp_path) == (0, "")
+
+
+def test_no_lock_timeout_that_would_put_vacuum_in_a_transaction(tmp_path: Path) -> None:
+    # One statement sent as one query runs outside a transaction; with a SET before it the
+    # query string becomes an implicit transaction, which VACUUM refuses.
+    f = tmp_path / "0001_vacuum.up.sql"
+    f.write_text("VACUUM FULL users;\n", encoding="utf-8")
+    code, out = lint("--exit-zero", f.name, cwd=tmp_path)
+    assert code == 0
+    assert "require-lock-timeout" in out and "= fix:" not in out
+    assert lint("--diff", f.name, cwd=tmp_path) == (0, "")
+    plain = tmp_path / "vacuum.sql"  # statements sent one by one: the SET is harmless
+    plain.write_text("VACUUM FULL users;\n", encoding="utf-8")
+    assert lint("--diff", plain.name, cwd=tmp_path)[0] == 1
