@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +22,8 @@ from migsafe.sources import Migration, SourceError
 from migsafe.sources.sqlfiles import FOLDER_FILES, discover
 
 if TYPE_CHECKING:
+    import subprocess
+
     from migsafe.analysis import Result
 
 DEFAULT_BASES = ("origin/HEAD", "main", "master")
@@ -106,6 +107,8 @@ def with_context(
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    import subprocess
+
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
