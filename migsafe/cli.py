@@ -100,10 +100,17 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "sarif", "gitlab", "junit"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: github (workflow annotations), sarif (code scanning), gitlab "
+    "(Code Quality), junit.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file; the text report still goes to the terminal.",
 )
 @click.option("--pg-version", type=int, help="Target PostgreSQL major version (11 to 17).")
 @click.option(
@@ -131,6 +138,37 @@ def main() -> None:
 @_config
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @_color
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Report only migration files added or modified since the merge base with --base; "
+    "the earlier ones are still replayed for their schema.",
+)
+@click.option(
+    "--base",
+    metavar="REF",
+    help="With --changed: the branch or commit to compare with "
+    "(default: origin/HEAD, then main, then master).",
+)
+@click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="Apply the fixes that are safe to make "
+    "mechanically, in place (never to a file with a syntax error).",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what --fix would change, as a "
+    "unified diff, without writing; exit 1 when there is something to fix.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lint everything again instead of reusing results from .migsafe_cache/.",
+)
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -145,13 +183,20 @@ def lint(
     config_path: Path | None,
     exit_zero: bool,
     color: bool | None,
+    output: Path | None,
+    changed: bool,
+    base: str | None,
+    apply_fixes: bool,
+    show_diff: bool,
+    no_cache: bool,
 ) -> None:
-    """Lint migrations: SQL files, or folders of them in their tool's order."""
+    """Lint migrations: SQL files, or folders of them in their tool's order. A file of an
+    ordered migrations folder is linted after the folder's earlier migrations."""
+    from migsafe import changed as changed_mod
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.sources import SourceError
-    from migsafe.sources.sqlfiles import discover
 
     if not paths:
         fail("no paths given; try `migsafe lint migrations/`")
@@ -187,25 +232,92 @@ def lint(
         ),
         strict=strict,
     )
+    if base is not None and not changed:
+        fail("--base only applies with --changed")
     unreadable: list[SourceError] = []
-    migrations = discover(paths, cfg.exclude, unreadable)
+    try:
+        selection = (
+            changed_mod.changed(paths, base, cfg.exclude, unreadable, Path.cwd())
+            if changed
+            else changed_mod.with_context(paths, cfg.exclude, unreadable)
+        )
+    except changed_mod.ChangedError as exc:
+        fail(str(exc))
+    migrations = selection.migrations
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
-    result = Analyzer(settings).run(migrations)
-    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
 
-    if fmt == "json":
-        from migsafe.report import json as json_report
+    def lint_all(ms: list[Migration]) -> Result:
+        return Analyzer(settings).run(ms)
 
-        click.echo(json_report.render(result))
+    analyse: Callable[[list[Migration]], Result] = lint_all
+    if not no_cache and cfg.releases is None:
+        from migsafe.cache import Cache
+
+        analyse = Cache(_project_root(cfg), settings).wrap(lint_all)
+
+    if apply_fixes or show_diff:
+        from migsafe import fixes
+
+        try:
+            outcome = fixes.fix(migrations, selection.reported, analyse)
+        except SourceError as exc:
+            fail(str(exc))
+        for display in outcome.unfinished:
+            click.echo(
+                f"migsafe: {display}: stopped after {fixes.MAX_ROUNDS} rounds of fixes; "
+                "run again to apply the rest",
+                err=True,
+            )
+        if show_diff:
+            click.echo("".join(f.diff() for f in outcome.files), nl=False)
+            result = outcome.result
+            result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+            errors = changed_mod.restrict(result, selection).errors
+            for err in errors:
+                click.echo(f"migsafe: not fixed: {err}", err=True)
+            sys.exit(EXIT_INPUT if errors else EXIT_FINDINGS if outcome.files else 0)
+        for edited in outcome.files:
+            try:
+                edited.write()
+            except OSError as exc:
+                fail(f"cannot write {edited.display}: {exc.strerror or exc}")
+            click.echo(f"fixed {edited.display}: {'; '.join(edited.applied)}", err=True)
+        result, migrations = outcome.result, outcome.migrations
     else:
-        from migsafe.report import text as text_report
+        result = analyse(migrations)
+    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    result = changed_mod.restrict(result, selection)
 
-        texts = {(m.display, m.direction == "down"): m.text for m in migrations}
+    texts = {(m.display, m.direction == "down"): m.text for m in migrations}
+    if output is not None:
+        _write(output, _report(fmt, result, texts, colour=False))
+    if output is not None or fmt == "text":
         use_colour = color if color is not None else sys.stdout.isatty()
-        click.echo(text_report.render(result, texts, use_colour), color=use_colour)
+        click.echo(_report("text", result, texts, use_colour), color=use_colour)
+    else:
+        click.echo(_report(fmt, result, texts, colour=False))
 
     _exit(result, fail_on, exit_zero=exit_zero)
+
+
+def _report(fmt: str, result: Result, texts: dict[tuple[str, bool], str], colour: bool) -> str:
+    """The lint report in one of ``lint --format``'s formats; each reads the same findings."""
+    from importlib import import_module
+
+    module = import_module(f"migsafe.report.{fmt}")
+    if fmt == "text":
+        return str(module.render(result, texts, colour))
+    if fmt == "gitlab":
+        return str(module.render(result, texts))
+    return str(module.render(result))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 @main.command()

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 _CREATE_INDEX = re.compile(r"\ACREATE\s+(?:UNIQUE\s+)?INDEX\s+", re.I)
 _DROP_INDEX = re.compile(r"\ADROP\s+INDEX\s+", re.I)
+# Statements that take a strong lock and that PostgreSQL refuses in a transaction block.
+_NO_TRANSACTION_BLOCK = re.compile(
+    r"\A(?:VACUUM\b|CLUSTER\s*;?\s*\Z|REINDEX\s+(?:\([^)]*\)\s*)?(?:SCHEMA|DATABASE|SYSTEM)\b)",
+    re.I,
+)
 _REINDEX = re.compile(r"\AREINDEX\s+(?:\([^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE)\s+", re.I)
 
 
@@ -372,9 +377,17 @@ def require_lock_timeout(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     )
 
 
-def _set_lock_timeout_before(ctx: Context) -> Fix:
+def _set_lock_timeout_before(ctx: Context) -> Fix | None:
     """SET lock_timeout on a line of its own before the statement, indented like it when
-    the statement starts its line."""
+    the statement starts its line. None where the SET would put a statement that PostgreSQL
+    refuses in a transaction block into one: a file sent as one query string runs as one
+    implicit transaction once it holds two statements."""
+    if (
+        ctx.migration.single_query
+        and not ctx.in_transaction
+        and _NO_TRANSACTION_BLOCK.match(ctx.statement.sql)
+    ):
+        return None
     start = ctx.statement.span.start
     text = ctx.migration.text
     line_start = text.rfind("\n", 0, start) + 1

@@ -135,7 +135,14 @@ def _flyway_in_transaction(path: Path) -> bool:
 
 def classify(path: Path, display: str, base_key: tuple[object, ...] = ()) -> list[Migration]:
     """The migrations one SQL file holds: two for a dbmate file, one otherwise."""
-    text = _read(path)
+    return split(path, display, _read(path), base_key)
+
+
+def split(
+    path: Path, display: str, text: str, base_key: tuple[object, ...] = ()
+) -> list[Migration]:
+    """The migrations in ``text``, the contents of the file at ``path`` (``migsafe lint
+    --fix`` re-reads its edited text this way before writing it)."""
     if _DBMATE_MARK.search(text):
         key = (*base_key, 1, natural_key(str(path.parent)), natural_key(path.name))
         return _dbmate(path, display, text, key)
@@ -200,6 +207,8 @@ def _display(path: Path) -> str:
 
 
 def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return False
     rel = PurePath(_display(path))
     return any(rel.match(pat) for pat in patterns)
 
