@@ -18,7 +18,7 @@ from migsafe import declarations, locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
-from migsafe.parse.postgres import SqlSyntaxError, parse
+from migsafe.parse.postgres import SqlSyntaxError
 from migsafe.parse.text import SourceText, source_text
 from migsafe.phases import Phase, statement_phases
 from migsafe.rules import Rule, all_rules
@@ -221,7 +221,7 @@ class Analyzer:
             if migration.display not in result.files:
                 result.files.append(migration.display)
             try:
-                statements = parse(migration.text)
+                statements = migration.statements()
             except SqlSyntaxError as exc:
                 result.errors.append(
                     InputError(
@@ -313,7 +313,7 @@ class Analyzer:
             effects = [locks.effect(op, version, self.schema) for op in st.ops]
             statement_effect = locks.combine(effects)
             result.statements.append(StatementReport(migration, st, statement_effect))
-            suppressed = suppressions.for_statement(st)
+            suppressed = suppressions.for_statement(st) | st.ignores
             settings = {**session, **local}
             for op, eff in zip(st.ops, effects, strict=True):
                 ctx = Context(
@@ -348,7 +348,8 @@ class Analyzer:
                                 span=v.span or st.span,
                                 message=v.message,
                                 help=v.help or r.help,
-                                fix=v.fix,
+                                # A fix edits SQL text: none for a source read otherwise.
+                                fix=v.fix if migration.prepared is None else None,
                                 down=migration.direction == "down",
                             )
                         )

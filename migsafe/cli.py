@@ -118,6 +118,13 @@ def main() -> None:
 @_fail_on
 @_config
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--alembic",
+    "alembic_ini",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="An alembic.ini: lint its project's revisions (also found as a path, or in the "
+    "current directory when no path is given).",
+)
 @_color
 def lint(
     paths: tuple[Path, ...],
@@ -130,16 +137,20 @@ def lint(
     fail_on: str,
     config_path: Path | None,
     exit_zero: bool,
+    alembic_ini: Path | None,
     color: bool | None,
 ) -> None:
-    """Lint migrations: SQL files, or folders of them in their tool's order."""
+    """Lint migrations: SQL files, or folders of them in their tool's order, and Alembic
+    revisions (an alembic.ini, a versions folder, or revision files)."""
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
 
-    if not paths:
+    if not paths and alembic_ini is None and Path("alembic.ini").is_file():
+        alembic_ini = Path("alembic.ini")
+    if not paths and alembic_ini is None:
         fail("no paths given; try `migsafe lint migrations/`")
     cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
@@ -162,12 +173,24 @@ def lint(
         ),
         strict=strict,
     )
+    from migsafe.sources import alembic
+
+    revisions, sql_paths = alembic.split(paths)
+    found = None
+    if revisions or alembic_ini is not None:
+        try:
+            found = alembic.discover(alembic_ini, revisions, cfg.exclude)
+        except SourceError as exc:
+            fail(str(exc))
     unreadable: list[SourceError] = []
-    migrations = discover(paths, cfg.exclude, unreadable)
+    migrations = discover(sql_paths, cfg.exclude, unreadable) if sql_paths else []
+    migrations += found.migrations if found else []
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
     result = Analyzer(settings).run(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    for note in alembic.finish(found, result, strict=strict) if found else []:
+        click.echo(f"note: {note}", err=True)
 
     if fmt == "json":
         from migsafe.report import json as json_report

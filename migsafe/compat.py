@@ -217,14 +217,14 @@ def replay(migrations: Iterable[Migration]) -> Replayed:
     """Apply the up migrations in order to an empty schema, recording provenance. A
     migration that does not parse is a :class:`ContractError` naming it: a schema missing
     its changes would give wrong answers."""
-    from migsafe.parse.postgres import SqlSyntaxError, parse
+    from migsafe.parse.postgres import SqlSyntaxError
 
     result = Replayed()
     for m in migrations:
         if m.direction != "up":
             continue
         try:
-            statements = parse(m.text)
+            statements = m.statements()
         except SqlSyntaxError as exc:
             raise ContractError(
                 f"{m.display}:{exc.line}:{exc.column}: syntax error: {exc.message}; "
