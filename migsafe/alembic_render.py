@@ -125,10 +125,13 @@ def _load(path: Path, text: str) -> types.ModuleType:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """A script that prints (progress, logging to stdout) must not corrupt JSON output."""
+    """A script that prints (progress, logging to stdout) must not corrupt JSON output, nor
+    its deprecation warnings bury the findings."""
     import io
+    import warnings
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         yield
 
 
@@ -185,9 +188,13 @@ def _tables(text: str) -> Any:
                 if isinstance(a.value, ast.Name) and a.value.id == "tables":
                     columns.setdefault(a.attr, set()).update(keys)
 
+    made: dict[str, Any] = {}
+
     class Tables:
         def __getattr__(self, name: str) -> Any:
-            return sa.table(name, *(sa.column(c) for c in sorted(columns.get(name, ()))))
+            if name not in made:
+                made[name] = sa.table(name, *(sa.column(c) for c in sorted(columns.get(name, ()))))
+            return made[name]
 
     return Tables()
 

@@ -382,6 +382,9 @@ class _Walk:
             if target is not None and value is not None and counts.get(target) == 1:
                 self.locals[target] = value
         self.unknown_locals = {n for n in counts if n not in self.locals}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                self.unknown_locals |= {(a.asname or a.name).split(".")[0] for a in node.names}
 
     def statements(self, body: Sequence[ast.stmt]) -> None:
         for node in body:
