@@ -125,6 +125,16 @@ def main() -> None:
     help="An alembic.ini: lint its project's revisions (also found as a path, or in the "
     "current directory when no path is given).",
 )
+@click.option(
+    "--render-online",
+    is_flag=True,
+    help="Render Alembic revisions that need a live connection (op.get_bind()) in a "
+    "throwaway PostgreSQL (the providers of `migsafe trace`).",
+)
+@click.option(
+    "--database-url",
+    help="With --render-online: make the scratch database on this server instead.",
+)
 @_color
 def lint(
     paths: tuple[Path, ...],
@@ -138,6 +148,8 @@ def lint(
     config_path: Path | None,
     exit_zero: bool,
     alembic_ini: Path | None,
+    render_online: bool,
+    database_url: str | None,
     color: bool | None,
 ) -> None:
     """Lint migrations: SQL files, or folders of them in their tool's order, and Alembic
@@ -152,6 +164,8 @@ def lint(
         alembic_ini = Path("alembic.ini")
     if not paths and alembic_ini is None:
         fail("no paths given; try `migsafe lint migrations/`")
+    if database_url is not None and not render_online:
+        fail("--database-url is for --render-online (lint itself needs no database)")
     cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
         version = (
@@ -179,7 +193,10 @@ def lint(
     found = None
     if revisions or alembic_ini is not None:
         try:
-            found = alembic.discover(alembic_ini, revisions, cfg.exclude)
+            online = alembic.Online(database_url, lambda m: click.echo(m, err=True))
+            found = alembic.discover(
+                alembic_ini, revisions, cfg.exclude, online=online if render_online else None
+            )
         except SourceError as exc:
             fail(str(exc))
     unreadable: list[SourceError] = []

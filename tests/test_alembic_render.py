@@ -201,3 +201,74 @@ def test_rendering_never_touches_the_projects_database(tmp_path: Path, pg_databa
             "SELECT relname FROM pg_class WHERE relname IN ('env_py_ran', 'revision_ran')"
         ).fetchall()
     assert tables == []
+
+
+DATA_MIGRATION = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b1"
+down_revision = "a0"
+
+
+def upgrade():
+    conn = op.get_bind()
+    states = [row[0] for row in conn.execute(sa.text("SELECT DISTINCT state FROM orders"))]
+    conn.execute(sa.text("UPDATE orders SET note = :note"), {"note": "migrated"})
+    for state in states:
+        op.execute(f"UPDATE orders SET state = upper(state) WHERE state = '{state}'")
+"""
+
+
+@pytest.mark.postgres
+def test_online_rendering_in_a_scratch_database_on_the_given_server(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """With --render-online --database-url, a data migration through op.get_bind() runs in
+    a scratch database made on that server, after the history before it; its statements
+    are linted on the lines that sent them, reads left out. The database the URL names is
+    left alone."""
+    import pgfixtures
+
+    v = tmp_path / "versions"
+    write(v, "a0_base.py", BASE)
+    path = write(v, "b1_data.py", DATA_MIGRATION)
+    code, doc, err = lint(
+        "--render-online",
+        "--database-url",
+        pg_database,
+        "--select",
+        "unscoped-data-change",
+        str(v),
+    )
+    assert code == 1, err
+    assert "rendering online on" in err
+    # The loop runs over the rows of a scratch database, which has none.
+    assert err.count("not analysed") == 1
+    assert (
+        "b1_data.py:13:9: op.execute() not analysed: an f-string is built when the script "
+        "runs; it was not reached when run in the scratch database, whose tables are empty"
+    ) in err
+    got = [
+        (f["rule"], f["line"], f["column"])  # type: ignore[index]
+        for f in doc["findings"]  # type: ignore[attr-defined]
+        if f["path"] == str(path)  # type: ignore[index]
+    ]
+    assert got == [("unscoped-data-change", 11, 5)]
+    statements = next(
+        f["statements"]
+        for f in doc["files"]  # type: ignore[attr-defined]
+        if f["path"] == str(path)  # type: ignore[index]
+    )
+    assert [s["sql"] for s in statements] == ["UPDATE orders SET note = 'migrated'"]
+    with pgfixtures.connect(pg_database) as conn:
+        assert conn.execute("SELECT to_regclass('orders')").fetchone() == (None,)
+
+
+def test_database_url_alone_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "versions", "a0_base.py", BASE)
+    result = CliRunner().invoke(
+        main, ["lint", "--database-url", "postgresql://x", str(tmp_path / "versions")]
+    )
+    assert result.exit_code == 2
+    assert "--database-url is for --render-online" in result.stderr

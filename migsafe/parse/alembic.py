@@ -66,6 +66,8 @@ class Body:
     name: str
     params: tuple[str, ...]
     items: list[list[Statement] | Unresolved] = field(default_factory=list)
+    # Some calls were rendered by running the revision (migsafe.alembic_render).
+    rendered: bool = False
 
     @property
     def unresolved(self) -> list[Unresolved]:

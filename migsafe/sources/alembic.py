@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -209,9 +209,12 @@ def discover(
     exclude: Iterable[str] = (),
     *,
     render: bool = True,
+    online: Online | None = None,
 ) -> Found:
     """Revisions of the project ``ini``, of versions folders, or of single revision files
-    (with their folder's history as context), in dependency order."""
+    (with their folder's history as context), in dependency order. ``render``: try the
+    calls the static reader cannot read in Alembic's offline mode; ``online``: render the
+    upgrades that need a live connection in a scratch database (see :class:`Online`)."""
     found = Found()
     folders: list[Path] = []
     named: list[Path] = []
@@ -237,9 +240,41 @@ def discover(
             raise SourceError(_display(folder), "no such folder (from the Alembic config)")
         revisions.extend(_read_folder(folder, tuple(exclude), found))
     ordered = order(revisions, found)
-    for index, rev in enumerate(ordered):
-        _migrations(rev, index, found, render=render)
+    bodies = [_rendered(rev, render) for rev in ordered]
+    if online is not None:
+        from migsafe import alembic_online, alembic_render
+
+        if any(alembic_render.needs_connection(up) for up, _ in bodies if up is not None):
+            alembic_online.render_online(
+                [(rev.path, rev.text, up) for rev, (up, _) in zip(ordered, bodies, strict=True)],
+                online.database_url,
+                online.announce,
+            )
+    for index, (rev, (up, down)) in enumerate(zip(ordered, bodies, strict=True)):
+        _migrations(rev, index, found, up, down)
     return found
+
+
+@dataclass(frozen=True)
+class Online:
+    """Render revisions that need a live connection in a scratch database: made on the
+    server ``database_url`` names, or (None) on a throwaway server from the providers of
+    ``migsafe trace``. Never the project's own database (``sqlalchemy.url`` is not read)."""
+
+    database_url: str | None = None
+    announce: Callable[[str], None] = print
+
+
+def _rendered(rev: _Revision, render: bool) -> tuple[reader.Body | None, reader.Body | None]:
+    """The revision's two bodies, with what offline rendering could add."""
+    out: list[reader.Body | None] = []
+    for body in (rev.script.upgrade, rev.script.downgrade):
+        if body is not None and body.unresolved and render:
+            from migsafe import alembic_render
+
+            body = alembic_render.render(rev.path, rev.text, body)
+        out.append(body)
+    return out[0], out[1]
 
 
 def _read_folder(folder: Path, exclude: tuple[str, ...], found: Found) -> list[_Revision]:
@@ -341,7 +376,13 @@ def _prefix(partial: str, by_id: dict[str, _Revision]) -> _Revision | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _migrations(rev: _Revision, index: int, found: Found, *, render: bool) -> None:
+def _migrations(
+    rev: _Revision,
+    index: int,
+    found: Found,
+    up: reader.Body | None,
+    down_body: reader.Body | None,
+) -> None:
     script = rev.script
     known = _rule_ids()
     for line, column, rule_id in reader.ignore_mentions(rev.text) + [
@@ -357,17 +398,12 @@ def _migrations(rev: _Revision, index: int, found: Found, *, render: bool) -> No
                 )
             )
     mode = "static"
-    for position, body in enumerate((script.upgrade, script.downgrade)):
+    for position, body in enumerate((up, down_body)):
         if body is None:
             continue
         down = position == 1
-        if body.unresolved and render:
-            from migsafe import alembic_render
-
-            rendered = alembic_render.render(rev.path, rev.text, body)
-            if rendered.rendered:
-                mode = "rendered" if mode == "static" else mode
-            body = rendered.body
+        if body.rendered and mode == "static":
+            mode = "rendered"
         for u in body.unresolved:
             mode = "reported"
             found.notes.append(
