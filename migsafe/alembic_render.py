@@ -232,6 +232,7 @@ def merge(
             items.append((item[0].span.line if item else 0, item))
             continue
         if live and stopped is None and item.call == "op.get_bind":
+            rendered = True  # what ran through the connection was captured
             continue
         first, last = item.span.line, item.span.end_line
         sqls = [sql for line, sql in emitted if first <= line <= last]

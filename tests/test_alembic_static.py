@@ -179,6 +179,7 @@ def test_reader_builds_the_ops_alembic_would_emit() -> None:
                 sa.Column("price", sa.Numeric(10, 2), server_default=sa.text("0")),
                 sa.Column("made", sa.DateTime(timezone=True), server_default=sa.func.now()),
                 sa.Column("tag", sa.String(length=40), index=True),
+                sa.Column("n", sa.BigInteger().with_variant(sa.Integer(), "sqlite")),
                 sa.PrimaryKeyConstraint("id", name=op.f("pk_acct")),
             )
             op.create_foreign_key(None, "acct", "users", ["owner_id"], ["id"])
@@ -197,6 +198,7 @@ def test_reader_builds_the_ops_alembic_would_emit() -> None:
     assert str(columns["price"].type) == "numeric(10,2)"
     assert str(columns["made"].type) == "timestamptz" and columns["made"].default is not None
     assert columns["kind"].not_null and str(columns["kind"].type) == "acct_kind"
+    assert str(columns["n"].type) == "int8"
     assert isinstance(made[4], ops.DropIndex) and made[4].concurrently
 
 

@@ -524,6 +524,11 @@ class _Walk:
 
     def _call(self, node: ast.Call, depth: int) -> Any:
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "with_variant" and node.args:
+            # type.with_variant(other, "dialect"): ``other`` on that dialect only.
+            dialects = [self.value(a, depth + 1) for a in node.args[1:]]
+            chosen = node.args[0] if "postgresql" in dialects else func.value
+            return self.value(chosen, depth + 1)
         parts = _dotted(func)
         if parts is None:
             raise Unreadable(f"`{short(node)}` is computed when the script runs")
