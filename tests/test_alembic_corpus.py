@@ -43,8 +43,10 @@ def test_every_revision_is_read_and_every_gap_has_a_reason(
         assert all(n.reason and n.call.startswith(("op.", "batch_op.")) for n in found.notes)
         total.update(found.modes.values())
     assert sum(total.values()) == 160
-    # Most revisions need neither rendering nor a note (measured: 77 of 160).
+    # Measured: 77 of 160 revisions read wholly statically, 23 more with offline rendering
+    # (quay revisions that import only SQLAlchemy); the rest have calls reported.
     assert total["static"] >= 70
+    assert total["rendered"] >= 20
 
 
 def test_revisions_come_in_the_projects_order(

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 
 from migsafe.findings import InputError
 from migsafe.ops import Statement
-from migsafe.parse import alembic as reader
 from migsafe.sources import Migration, SourceError
 from migsafe.sources.sqlfiles import _display, _read, natural_key
 
 if TYPE_CHECKING:
     from migsafe.analysis import Result
+    from migsafe.parse import alembic as reader
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ def is_revision(text: str) -> bool:
     if "revision" not in text or "down_revision" not in text:
         return False
     try:
+        from migsafe.parse import alembic as reader
+
         tree = reader.parse_tree(text)
     except reader.ScriptSyntaxError:
         # Still a revision (reported with its syntax error) when the names start lines.
@@ -278,6 +280,7 @@ def _rendered(rev: _Revision, render: bool) -> tuple[reader.Body | None, reader.
 
 
 def _read_folder(folder: Path, exclude: tuple[str, ...], found: Found) -> list[_Revision]:
+    from migsafe.parse import alembic as reader
     from migsafe.sources.sqlfiles import _excluded
 
     result = []
@@ -385,6 +388,8 @@ def _migrations(
 ) -> None:
     script = rev.script
     known = _rule_ids()
+    from migsafe.parse import alembic as reader
+
     for line, column, rule_id in reader.ignore_mentions(rev.text) + [
         (0, 0, i) for i in sorted(script.ignore)
     ]:
