@@ -197,3 +197,16 @@ def test_a_script_with_a_syntax_error_is_reported_at_its_line(tmp_path: Path) ->
     code, out, _ = invoke("lint", str(v))
     assert code == 2
     assert f"{path}:17:" in out and "syntax error" in out.lower()
+
+
+def test_a_project_folder_and_a_script_directory_are_recognised(tmp_path: Path) -> None:
+    scripts = tmp_path / "migrations"
+    write_revision(scripts / "versions", "a1", None, 'op.drop_table("t")')
+    (scripts / "env.py").write_text("raise SystemExit('env.py ran')\n", encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\n", encoding="utf-8"
+    )
+    for target in (tmp_path, scripts, tmp_path / "alembic.ini"):
+        code, out, _ = invoke("lint", str(target))
+        assert code == 1, target
+        assert "a1_step.py:11:5: error[drop-table]" in out

@@ -164,15 +164,22 @@ def project_ini(path: Path) -> Path | None:
     return None
 
 
+def _script_directory(path: Path) -> bool:
+    """Alembic's script directory (``env.py`` beside ``versions/``), named without its ini."""
+    return (path / "env.py").is_file() and (path / "versions").is_dir()
+
+
 def split(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """Command-line paths as (Alembic, SQL): an ``alembic.ini`` or a folder holding one, a
-    folder of revision scripts, or a ``.py`` file are Alembic; the rest is SQL."""
+    """Command-line paths as (Alembic, SQL): an ``alembic.ini`` or a folder holding one,
+    Alembic's script directory, a folder of revision scripts, or a ``.py`` file are
+    Alembic; the rest is SQL."""
     alembic: list[Path] = []
     sql: list[Path] = []
     for path in paths:
         if (
             project_ini(path) is not None
             or path.suffix == ".py"
+            or (path.is_dir() and _script_directory(path))
             or (path.is_dir() and not any(path.rglob("*.sql")) and looks_like_versions(path))
         ):
             alembic.append(path)
@@ -223,10 +230,12 @@ def discover(
     if ini is not None:
         folders.extend(script_locations(ini))
     for path in paths:
-        if path.is_dir():
+        if path.is_dir() and project_ini(path) is None and _script_directory(path):
+            folders.append(path / "versions")
+        elif path.is_dir() and project_ini(path) is None:
             folders.append(path)
-        elif project_ini(path) is not None:
-            folders.extend(script_locations(path))
+        elif (ini_path := project_ini(path)) is not None:
+            folders.extend(script_locations(ini_path))
         else:
             named.append(path)
     for f in named:
@@ -242,6 +251,10 @@ def discover(
             raise SourceError(_display(folder), "no such folder (from the Alembic config)")
         revisions.extend(_read_folder(folder, tuple(exclude), found))
     ordered = order(revisions, found)
+    if found.only is not None:
+        # Revisions after the last one named cannot change what it is linted against.
+        named_at = [i for i, rev in enumerate(ordered) if rev.display in found.only]
+        ordered = ordered[: max(named_at) + 1] if named_at else ordered
     bodies = [_rendered(rev, render) for rev in ordered]
     if online is not None:
         from migsafe import alembic_online, alembic_render
