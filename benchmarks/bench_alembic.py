@@ -10,6 +10,7 @@ Each figure is the median of N runs of the real command in a fresh process.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
 import statistics
@@ -51,9 +52,12 @@ def main() -> None:
     static = wall([sys.executable, "-c", NO_ALEMBIC, *lint], args.repeat)
     print(f"migsafe lint, {files} revisions, offline rendering on: {rendered:.2f} s")
     print(f"migsafe lint, {files} revisions, static reader only: {static:.2f} s")
-    last = sorted((CORPUS / FOLDERS[1]).glob("*.py"))[-1]
+    with (CORPUS / "quay__quay" / "FILES.tsv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    # The head of quay's history: every revision before it is context.
+    last = CORPUS / "quay__quay" / max(rows, key=lambda r: int(r["order"]))["path"]
     one = wall([sys.executable, "-c", NO_ALEMBIC, "lint", "--exit-zero", str(last)], args.repeat)
-    print(f"migsafe lint, one quay revision with its history as context: {one:.2f} s")
+    print(f"migsafe lint, quay's head revision with its history as context: {one:.2f} s")
 
 
 if __name__ == "__main__":

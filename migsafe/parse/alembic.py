@@ -184,12 +184,18 @@ def read(text: str, filename: str = "<revision>") -> Script:
     """The whole script: header, and each direction's statements and unresolved calls."""
     tree = parse_tree(text, filename)
     script = header(tree)
+    read_bodies(script, text, tree)
+    return script
+
+
+def read_bodies(script: Script, text: str, tree: ast.Module) -> None:
+    """Fill in ``upgrade`` and ``downgrade``: the costly part, done only for revisions
+    that are linted (ordering needs the headers alone)."""
     reader = _Reader(text, tree)
     for name in ("upgrade", "downgrade"):
         fn = reader.functions.get(name)
         if fn is not None:
             setattr(script, name, reader.body(fn))
-    return script
 
 
 def _dotted(node: ast.expr) -> list[str] | None:

@@ -19,6 +19,7 @@ with the earlier history of their folder as the schema they change; only they ar
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -73,6 +74,7 @@ class _Revision:
     display: str
     text: str
     script: reader.Script
+    tree: ast.Module
 
 
 # -- finding the project ------------------------------------------------------------------------
@@ -255,6 +257,10 @@ def discover(
         # Revisions after the last one named cannot change what it is linted against.
         named_at = [i for i, rev in enumerate(ordered) if rev.display in found.only]
         ordered = ordered[: max(named_at) + 1] if named_at else ordered
+    from migsafe.parse import alembic as reader
+
+    for rev in ordered:
+        reader.read_bodies(rev.script, rev.text, rev.tree)
     bodies = [_rendered(rev, render) for rev in ordered]
     if online is not None:
         from migsafe import alembic_online, alembic_render
@@ -309,13 +315,14 @@ def _read_folder(folder: Path, exclude: tuple[str, ...], found: Found) -> list[_
         if not is_revision(text):
             continue
         try:
-            script = reader.read(text, display)
+            tree = reader.parse_tree(text, display)
         except reader.ScriptSyntaxError as exc:
             found.errors.append(InputError(display, exc.line, exc.column, exc.message))
             continue
+        script = reader.header(tree)
         for line, column, message in script.problems:
             found.errors.append(InputError(display, line, column, message))
-        result.append(_Revision(p, display, text, script))
+        result.append(_Revision(p, display, text, script, tree))
     return result
 
 
