@@ -210,3 +210,13 @@ def test_a_project_folder_and_a_script_directory_are_recognised(tmp_path: Path) 
         code, out, _ = invoke("lint", str(target))
         assert code == 1, target
         assert "a1_step.py:11:5: error[drop-table]" in out
+
+
+def test_a_named_file_that_is_no_revision_gets_a_note(tmp_path: Path) -> None:
+    v = tmp_path / "versions"
+    write_revision(v, "a1", None)
+    helper = v / "helpers.py"
+    helper.write_text("def columns():\n    return []\n", encoding="utf-8")
+    code, _, err = invoke("lint", str(helper))
+    assert code == 0
+    assert f"note: {helper}: not an Alembic revision" in err

@@ -66,6 +66,9 @@ class Found:
     # How each revision was read: "static", "rendered" (some calls by execution) or
     # "reported" (some calls left unanalysed), by file.
     modes: dict[str, str] = field(default_factory=dict)
+    # Files named on the command line that are not revision scripts (a helper module in
+    # versions/, say): left out, with a note saying so.
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -195,7 +198,10 @@ def finish(found: Found, result: Result, *, strict: bool) -> list[str]:
     errors under ``strict``, otherwise notes returned for the caller to show), and, for
     revision files named one by one, only those files' findings."""
     result.errors[:0] = found.errors
-    notes = []
+    notes = [
+        f"{path}: not an Alembic revision (no module-level revision and down_revision); not linted"
+        for path in found.skipped
+    ]
     for n in found.notes:
         if strict:
             result.errors.append(InputError(n.path, n.line, n.column, str(n).split(": ", 1)[1]))
@@ -253,6 +259,10 @@ def discover(
             raise SourceError(_display(folder), "no such folder (from the Alembic config)")
         revisions.extend(_read_folder(folder, tuple(exclude), found))
     ordered = order(revisions, found)
+    read = {rev.display for rev in revisions}
+    found.skipped = sorted(
+        d for d in found.only or () if d not in read and not any(e.path == d for e in found.errors)
+    )
     if found.only is not None:
         # Revisions after the last one named cannot change what it is linted against.
         named_at = [i for i, rev in enumerate(ordered) if rev.display in found.only]
