@@ -316,11 +316,18 @@ class _ColumnSql:
 
 
 def _column(
-    out: Sql, value: Any, *, in_create: bool, primary: bool = False, single_pk: bool = False
+    out: Sql,
+    value: Any,
+    *,
+    in_create: bool,
+    primary: bool = False,
+    single_pk: bool = False,
+    referencing: bool = False,
 ) -> _ColumnSql:
-    """One column definition. ``primary``: the column is (part of) the table's primary
-    key; ``single_pk``: it is the whole key, so it carries PRIMARY KEY itself and, as an
-    integer without a foreign key, becomes the SERIAL SQLAlchemy creates."""
+    """One column definition, as SQLAlchemy writes it: keys and references go in table
+    constraints (:func:`_create_table`). ``primary``: the column is (part of) the table's
+    primary key; ``single_pk``: it is the whole key, so as an integer without a foreign key
+    it becomes the SERIAL SQLAlchemy creates."""
     if not isinstance(value, Construct) or value.name != "Column":
         raise Unreadable("expected an sa.Column(...)")
     args = list(value.args)
@@ -362,10 +369,10 @@ def _column(
         None,
     )
     type_start = out.length
-    inline_pk = in_create and primary and single_pk
-    has_fk = any(isinstance(a, Construct) and a.name == "ForeignKey" for a in args)
+    whole_key = in_create and primary and single_pk
+    has_fk = referencing or any(isinstance(a, Construct) and a.name == "ForeignKey" for a in args)
     serial = (
-        inline_pk
+        whole_key
         and kind.integer
         and identity is None
         and computed is None
@@ -386,21 +393,11 @@ def _column(
         default_start = out.length
         out.add(" DEFAULT " + literal(default))
         out.mark(default_start, value.node)
-    nullable = value.kw("nullable", not primary)
-    if not nullable and not inline_pk:
+    if not value.kw("nullable", not primary) or (primary and in_create):
         out.add(" NOT NULL")
-    if inline_pk:
-        out.add(" PRIMARY KEY")
     fks: list[tuple[Construct, ast.AST]] = [
         (a, a.node) for a in args if isinstance(a, Construct) and a.name == "ForeignKey"
     ]
-    if in_create:
-        for fk, node in fks:
-            fk_start = out.length
-            out.add(" " + _references(fk))
-            out.mark(fk_start, node)
-    if value.kw("unique") and in_create:
-        out.add(" UNIQUE")
     out.mark(start, value.node)
     return _ColumnSql(
         out, value, name, bool(value.kw("index")), bool(value.kw("unique")), kind.enum, fks
@@ -595,6 +592,14 @@ def _create_table(a: Args) -> Rendered:
             for i in items
             if isinstance(i, Construct) and i.name == "Column" and i.kw("primary_key")
         ]
+    # A column a foreign key constraint starts from is no SERIAL, as in SQLAlchemy.
+    fk_columns = {
+        name
+        for i in items
+        if isinstance(i, Construct) and i.name == "ForeignKeyConstraint" and i.args
+        for name in (i.args[0] if isinstance(i.args[0], list) else [])
+        if isinstance(name, str)
+    }
     out = Sql().add(f"CREATE TABLE {table} (")
     made: list[_ColumnSql] = []
     constraints: list[Construct] = []
@@ -608,12 +613,30 @@ def _create_table(a: Args) -> Rendered:
             out.add(", ")
         primary = _column_name(item) in pk_names
         made.append(
-            _column(out, item, in_create=True, primary=primary, single_pk=len(pk_names) == 1)
+            _column(
+                out,
+                item,
+                in_create=True,
+                primary=primary,
+                single_pk=len(pk_names) == 1,
+                referencing=_column_name(item) in fk_columns,
+            )
         )
-    if len(pk_names) > 1:
+    if pk_names:
+        start = out.length
         named = pk_constraint.kw("name") if pk_constraint is not None else None
         prefix = f"CONSTRAINT {ident(named)} " if named else ""
         out.add(f", {prefix}PRIMARY KEY ({', '.join(map(ident, pk_names))})")
+        out.mark(start + 2, pk_constraint.node if pk_constraint is not None else None)
+    for col in made:
+        for fk, node in col.foreign_keys:
+            start = out.length
+            out.add(f", FOREIGN KEY ({ident(col.name)}) {_references(fk)}")
+            out.mark(start + 2, node)
+        if col.unique and not col.index:
+            start = out.length
+            out.add(f", UNIQUE ({ident(col.name)})")
+            out.mark(start + 2, col.column.node)
     for c in constraints:
         if c.name in ("Index", "PrimaryKeyConstraint"):
             continue
