@@ -329,3 +329,22 @@ def test_analysis_of_a_revision_needs_no_sql_parse(tmp_path: Path) -> None:
     )
     # Alembic runs the revision in a transaction: CONCURRENTLY fails there.
     assert [f.rule for f in result.findings] == ["concurrently-in-transaction"]
+
+
+def test_calls_in_nested_functions_and_lambdas_are_never_dropped() -> None:
+    text = HEADER.format(doc="x", rev="a", down=None) + textwrap.dedent(
+        """
+        def upgrade():
+            def drop(name):
+                op.drop_column("t", name)
+
+            drop("a")
+            list(map(lambda c: op.drop_column("t", c), ["b"]))
+            op.drop_table("gone")
+        """
+    )
+    script = reader.read(text)
+    assert script.upgrade is not None
+    assert [u.call for u in script.upgrade.unresolved] == ["op.drop_column", "op.drop_column"]
+    read = [o for st in script.upgrade.statements() for o in st.ops]
+    assert [type(o).__name__ for o in read] == ["DropTable"]

@@ -214,6 +214,9 @@ class _Reader:
         self.text = text
         self.source = SourceText(text)
         self.lines = text.split("\n")
+        self.line_starts = [0]
+        for line in self.lines[:-1]:
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.functions: dict[str, ast.FunctionDef] = {}
         self.imports: dict[str, str] = {}  # local name → module path it comes from
         self.constants: dict[str, ast.expr] = {}
@@ -244,7 +247,7 @@ class _Reader:
         """Character offset of an ast position (whose column counts UTF-8 bytes)."""
         text = self.lines[line - 1]
         column = len(text.encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
-        return self.source._line_starts[line - 1] + column
+        return self.line_starts[line - 1] + column
 
     def span(self, node: ast.AST) -> Span:
         start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
@@ -274,19 +277,17 @@ class _Walk:
         self,
         reader: _Reader,
         out: Body,
-        fn: ast.FunctionDef,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
         op_params: frozenset[str],
         stack: tuple[str, ...],
     ) -> None:
         self.r = reader
         self.out = out
-        self.fn = fn
         self.stack = stack
         self.ops = set(reader.op_names) | set(op_params)
         self.batch: dict[str, tuple[Any, str | None]] = {}  # name → (table, schema)
         self.params = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
         self.locals: dict[str, ast.expr] = {}
-        self.unknown_locals: set[str] = set()
         counts: dict[str, int] = {}
         for node in ast.walk(fn):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -323,7 +324,14 @@ class _Walk:
                     self.calls(call)
             self.statements(node.body)
             return
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            # A function defined inside upgrade() runs when it is called, with arguments
+            # only known then: its op calls are read where it is defined.
+            inner = _Walk(self.r, self.out, node, frozenset(), (*self.stack, node.name))
+            inner.ops |= self.ops
+            inner.statements(node.body)
+            return
+        if isinstance(node, ast.ClassDef):
             return
         # Every other statement: its calls in source order, then nested blocks in order.
         for child in ast.iter_child_nodes(node):
@@ -585,10 +593,7 @@ class _BatchUnknown:
 
 
 def _calls_in_order(expr: ast.expr) -> Iterator[ast.Call]:
-    """Calls in evaluation order: arguments before the call that receives them. A lambda's
-    calls are left alone: they run later, if ever."""
-    if isinstance(expr, ast.Lambda):
-        return
+    """Calls in evaluation order: arguments before the call that receives them."""
     for child in ast.iter_child_nodes(expr):
         if isinstance(child, ast.expr):
             yield from _calls_in_order(child)
