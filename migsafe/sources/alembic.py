@@ -48,10 +48,13 @@ class Note:
     reason: str
     down: bool = False
 
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.column}"
+    @property
+    def message(self) -> str:
         down = " in downgrade()" if self.down else ""
-        return f"{where}: {self.call}(){down} not analysed: {self.reason}"
+        return f"{self.call}(){down} not analysed: {self.reason}"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
 @dataclass
@@ -204,7 +207,7 @@ def finish(found: Found, result: Result, *, strict: bool) -> list[str]:
     ]
     for n in found.notes:
         if strict:
-            result.errors.append(InputError(n.path, n.line, n.column, str(n).split(": ", 1)[1]))
+            result.errors.append(InputError(n.path, n.line, n.column, n.message))
         else:
             notes.append(f"{n} (--strict makes this an error)")
     if found.only is not None:
