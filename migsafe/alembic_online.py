@@ -54,6 +54,12 @@ def render_online(
     except DatabaseError as exc:
         for body in waiting:
             _update(body, explain(body, f"no scratch database to render it in: {exc}"))
+    except ImportError as exc:
+        for body in waiting:
+            _update(
+                body,
+                explain(body, f"rendering online needs pip install 'migsafe[alembic,db]' ({exc})"),
+            )
 
 
 def _update(body: Body, new: Body) -> None:
