@@ -6,7 +6,9 @@ throwaway server (``initdb``, the ``pgserver`` wheel, Docker), or a new database
 server ``--database-url`` names, dropped afterwards. The project's own ``sqlalchemy.url``
 is never read. The history before each such revision is replayed there from the statements
 migsafe already read, so the revision sees the schema it expects; every statement it sends
-is captured with the line of the script that sent it, and linted like any other.
+is captured with the line of the script that sent it, and linted like any other. A
+downgrade runs right after its upgrade, in a transaction rolled back afterwards
+(PostgreSQL's DDL is transactional), so the history goes on from the upgraded schema.
 """
 
 from __future__ import annotations
@@ -30,27 +32,28 @@ from migsafe.parse.alembic import Body
 
 
 def render_online(
-    revisions: Sequence[tuple[Path, str, Body | None]],
+    revisions: Sequence[tuple[Path, str, Body | None, Body | None]],
     database_url: str | None,
     announce: Callable[[str], None],
 ) -> None:
-    """Render, in place, each upgrade (in dependency order) that needs a connection."""
+    """Render, in place, each upgrade and downgrade that needs a connection; the
+    revisions (path, text, upgrade, downgrade) come in dependency order."""
     from migsafe.db import DatabaseError
     from migsafe.db.ephemeral import scratch_database
 
-    waiting = [body for _, _, body in revisions if body is not None and needs_connection(body)]
+    waiting = [b for _, _, *pair in revisions for b in pair if b and needs_connection(b)]
     try:
         with scratch_database(
             database_url, lambda m: announce(m.replace("trace: ", "rendering online on ", 1))
         ) as scratch:
             problems: list[str] = []
-            for path, text, body in revisions:
-                if body is None:
-                    continue
-                if needs_connection(body):
-                    _live(path, text, body, scratch.dsn, problems)
-                else:
-                    _replay(path, body, scratch.dsn, problems)
+            for path, text, up, down in revisions:
+                if up is not None and needs_connection(up):
+                    _live(path, text, up, scratch.dsn, problems, keep=True)
+                elif up is not None:
+                    _replay(path, up, scratch.dsn, problems)
+                if down is not None and needs_connection(down):
+                    _live(path, text, down, scratch.dsn, problems, keep=False)
     except DatabaseError as exc:
         for body in waiting:
             _update(body, explain(body, f"no scratch database to render it in: {exc}"))
@@ -80,7 +83,9 @@ def _replay(path: Path, body: Body, dsn: str, problems: list[str]) -> None:
                 problems.append(f"{path.name}:{st.span.line}: {brief(exc)}")
 
 
-def _live(path: Path, text: str, body: Body, dsn: str, problems: list[str]) -> None:
+def _live(path: Path, text: str, body: Body, dsn: str, problems: list[str], *, keep: bool) -> None:
+    """Run ``body`` with a connection, capturing what it sends; ``keep``: commit (an
+    upgrade the history goes on from), else roll back (a downgrade)."""
     try:
         import psycopg
         import sqlalchemy as sa
@@ -113,8 +118,18 @@ def _live(path: Path, text: str, body: Body, dsn: str, problems: list[str]) -> N
         with engine.connect() as conn:
             sa.event.listen(conn, "before_cursor_execute", before)
             context = MigrationContext.configure(connection=conn)
-            with context.begin_transaction(), Operations.context(context) as operations, quiet():
-                function(*arguments(body, operations, text))
+            if keep:
+                with (
+                    context.begin_transaction(),
+                    Operations.context(context) as operations,
+                    quiet(),
+                ):
+                    function(*arguments(body, operations, text))
+            else:
+                with conn.begin() as transaction, Operations.context(context) as operations:
+                    with quiet():
+                        function(*arguments(body, operations, text))
+                    transaction.rollback()
     except (Exception, SystemExit) as exc:  # the script's own code failed: report it
         history = f" (replaying the revisions before it: {problems[0]})" if problems else ""
         stopped = f"rendering it in the scratch database stopped: {brief(exc)}{history}"

@@ -231,11 +231,14 @@ def merge(
         if not isinstance(item, Unresolved):
             items.append((item[0].span.line if item else 0, item))
             continue
-        if live and stopped is None and item.call == "op.get_bind":
-            rendered = True  # what ran through the connection was captured
-            continue
         first, last = item.span.line, item.span.end_line
         sqls = [sql for line, sql in emitted if first <= line <= last]
+        if live and stopped is None and item.call == "op.get_bind":
+            # What ran through the connection was captured: on this line, or on its own.
+            rendered = True
+            sqls = [sql for sql in sqls if not _READ.match(sql)]
+            if not sqls:
+                continue
         if live:  # what offline rendering said is superseded
             item = replace(item, reason=item.reason.split(f"; {NEEDS_CONNECTION}")[0])
         if not sqls:

@@ -217,6 +217,10 @@ def upgrade():
     conn.execute(sa.text("UPDATE orders SET note = :note"), {"note": "migrated"})
     for state in states:
         op.execute(f"UPDATE orders SET state = upper(state) WHERE state = '{state}'")
+
+
+def downgrade():
+    op.get_bind().execute(sa.text("DELETE FROM orders"))
 """
 
 
@@ -250,17 +254,23 @@ def test_online_rendering_in_a_scratch_database_on_the_given_server(
         "runs; it was not reached when run in the scratch database, whose tables are empty"
     ) in err
     got = [
-        (f["rule"], f["line"], f["column"])  # type: ignore[index]
+        (f["rule"], f["line"], f["column"], f["direction"])  # type: ignore[index]
         for f in doc["findings"]  # type: ignore[attr-defined]
         if f["path"] == str(path)  # type: ignore[index]
     ]
-    assert got == [("unscoped-data-change", 11, 5)]
+    assert got == [
+        ("unscoped-data-change", 11, 5, "up"),
+        ("unscoped-data-change", 17, 5, "down"),  # run in a transaction rolled back
+    ]
     statements = next(
         f["statements"]
         for f in doc["files"]  # type: ignore[attr-defined]
         if f["path"] == str(path)  # type: ignore[index]
     )
-    assert [s["sql"] for s in statements] == ["UPDATE orders SET note = 'migrated'"]
+    assert [s["sql"] for s in statements] == [
+        "UPDATE orders SET note = 'migrated'",
+        "DELETE FROM orders",
+    ]
     with pgfixtures.connect(pg_database) as conn:
         assert conn.execute("SELECT to_regclass('orders')").fetchone() == (None,)
 

@@ -234,7 +234,8 @@ def discover(
     """Revisions of the project ``ini``, of versions folders, or of single revision files
     (with their folder's history as context), in dependency order. ``render``: try the
     calls the static reader cannot read in Alembic's offline mode; ``online``: render the
-    upgrades that need a live connection in a scratch database (see :class:`Online`)."""
+    upgrades and downgrades that need a live connection in a scratch database (see
+    :class:`Online`)."""
     found = Found()
     folders: list[Path] = []
     named: list[Path] = []
@@ -278,9 +279,9 @@ def discover(
     if online is not None:
         from migsafe import alembic_online, alembic_render
 
-        if any(alembic_render.needs_connection(up) for up, _ in bodies if up is not None):
+        if any(alembic_render.needs_connection(b) for pair in bodies for b in pair if b):
             alembic_online.render_online(
-                [(rev.path, rev.text, up) for rev, (up, _) in zip(ordered, bodies, strict=True)],
+                [(rev.path, rev.text, *pair) for rev, pair in zip(ordered, bodies, strict=True)],
                 online.database_url,
                 online.announce,
             )
