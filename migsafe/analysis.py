@@ -18,7 +18,7 @@ from migsafe import declarations, dialects, locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
-from migsafe.parse.postgres import SqlSyntaxError, parse
+from migsafe.parse.postgres import SqlSyntaxError
 from migsafe.parse.text import SourceText, source_text
 from migsafe.phases import Phase, statement_phases
 from migsafe.rules import Rule, all_rules
@@ -234,8 +234,8 @@ class Analyzer:
                 result.files.append(migration.display)
             dialect = dialects.of(migration, self.settings.dialect, self.settings.server_version)
             try:
-                if dialect == "postgresql":
-                    statements = parse(migration.text)
+                if migration.prepared is not None or dialect == "postgresql":
+                    statements = migration.statements()
                 else:
                     from migsafe.parse import mysql
 
@@ -364,7 +364,7 @@ class Analyzer:
             result.statements.append(
                 StatementReport(migration, st, statement_effect, statement_online, cheapest)
             )
-            suppressed = suppressions.for_statement(st)
+            suppressed = suppressions.for_statement(st) | st.ignores
             for op, eff, op_online in zip(st.ops, effects, judged, strict=True):
                 ctx = Context(
                     migration=migration,
@@ -402,7 +402,8 @@ class Analyzer:
                                 span=v.span or st.span,
                                 message=v.message,
                                 help=v.help or r.help,
-                                fix=v.fix,
+                                # A fix edits SQL text: none for a source read otherwise.
+                                fix=v.fix if migration.prepared is None else None,
                                 down=migration.direction == "down",
                             )
                         )

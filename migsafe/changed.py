@@ -171,6 +171,11 @@ def changed_files(commit: str, cwd: Path) -> set[str]:
     return {_real(top / n) for n in names}
 
 
+def is_touched(migration: Migration, files: set[str]) -> bool:
+    """Whether ``migration``'s file is among ``files`` (from :func:`changed_files`)."""
+    return _real(migration.path) in files
+
+
 def changed(
     paths: Iterable[Path],
     base: str | None,

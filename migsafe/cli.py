@@ -137,6 +137,23 @@ def main() -> None:
 @_fail_on
 @_config
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--alembic",
+    "alembic_ini",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="An alembic.ini: lint its project's revisions (also found as a path, or in the "
+    "current directory when no path is given).",
+)
+@click.option(
+    "--render-online",
+    is_flag=True,
+    help="Render Alembic revisions that need a live connection (op.get_bind()) in a "
+    "throwaway PostgreSQL (the providers of `migsafe trace`).",
+)
+@click.option(
+    "--database-url",
+    help="With --render-online: make the scratch database on this server instead.",
+)
 @_color
 @click.option(
     "--changed",
@@ -182,6 +199,9 @@ def lint(
     fail_on: str,
     config_path: Path | None,
     exit_zero: bool,
+    alembic_ini: Path | None,
+    render_online: bool,
+    database_url: str | None,
     color: bool | None,
     output: Path | None,
     changed: bool,
@@ -190,16 +210,21 @@ def lint(
     show_diff: bool,
     no_cache: bool,
 ) -> None:
-    """Lint migrations: SQL files, or folders of them in their tool's order. A file of an
-    ordered migrations folder is linted after the folder's earlier migrations."""
+    """Lint migrations: SQL files, or folders of them in their tool's order, and Alembic
+    revisions (an alembic.ini, a versions folder, or revision files). A file of an ordered
+    migrations folder is linted after the folder's earlier migrations."""
     from migsafe import changed as changed_mod
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.sources import SourceError
 
-    if not paths:
+    if not paths and alembic_ini is None and Path("alembic.ini").is_file():
+        alembic_ini = Path("alembic.ini")
+    if not paths and alembic_ini is None:
         fail("no paths given; try `migsafe lint migrations/`")
+    if database_url is not None and not render_online:
+        fail("--database-url is for --render-online (lint itself needs no database)")
     cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
         version = (
@@ -234,16 +259,38 @@ def lint(
     )
     if base is not None and not changed:
         fail("--base only applies with --changed")
+    from migsafe.sources import alembic
+
+    revisions, sql_paths = alembic.split(paths)
     unreadable: list[SourceError] = []
+    found = None
     try:
-        selection = (
-            changed_mod.changed(paths, base, cfg.exclude, unreadable, Path.cwd())
-            if changed
-            else changed_mod.with_context(paths, cfg.exclude, unreadable)
-        )
+        if not sql_paths:
+            selection = changed_mod.Selection([])
+        elif changed:
+            selection = changed_mod.changed(sql_paths, base, cfg.exclude, unreadable, Path.cwd())
+        else:
+            selection = changed_mod.with_context(sql_paths, cfg.exclude, unreadable)
+        if revisions or alembic_ini is not None:
+            online = alembic.Online(database_url, lambda m: click.echo(m, err=True))
+            found = alembic.discover(
+                alembic_ini, revisions, cfg.exclude, online=online if render_online else None
+            )
+            if changed:
+                cwd = Path.cwd()
+                touched = changed_mod.changed_files(changed_mod.merge_base(base, cwd), cwd)
+                keep = {m.display for m in found.migrations if changed_mod.is_touched(m, touched)}
+                found.only = keep if found.only is None else found.only & keep
     except changed_mod.ChangedError as exc:
         fail(str(exc))
-    migrations = selection.migrations
+    except SourceError as exc:
+        fail(str(exc))
+    migrations = selection.migrations + (found.migrations if found else [])
+    reported = selection.reported
+    if reported is not None and found is not None:
+        # Alembic revisions are narrowed by alembic.finish (their own named-files rule).
+        reported = reported | {m.display for m in found.migrations}
+    selection = changed_mod.Selection(migrations, reported)
     if cfg.releases is not None:
         settings = replace(settings, releases=_release_layout(cfg, migrations))
 
@@ -288,6 +335,8 @@ def lint(
         result = analyse(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
     result = changed_mod.restrict(result, selection)
+    for note in alembic.finish(found, result, strict=strict) if found else []:
+        click.echo(f"note: {note}", err=True)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}
     if output is not None:

@@ -228,19 +228,19 @@ def replay(migrations: Iterable[Migration], dialect: str | None = None) -> Repla
     its changes would give wrong answers. ``dialect`` as in :mod:`migsafe.dialects` (None:
     each file's from its path)."""
     from migsafe import dialects
-    from migsafe.parse.postgres import SqlSyntaxError, parse
+    from migsafe.parse.postgres import SqlSyntaxError
 
     result = Replayed()
     for m in migrations:
         if m.direction != "up":
             continue
         try:
-            if dialects.of(m, dialect) in dialects.MYSQL_FAMILY:
+            if m.prepared is None and dialects.of(m, dialect) in dialects.MYSQL_FAMILY:
                 from migsafe.parse import mysql
 
                 statements = mysql.resolve(mysql.parse(m.text), result.schema.copy())
             else:
-                statements = parse(m.text)
+                statements = m.statements()
         except SqlSyntaxError as exc:
             raise ContractError(
                 f"{m.display}:{exc.line}:{exc.column}: syntax error: {exc.message}; "

@@ -8,7 +8,8 @@ they have no ``=``, so they never match here.
 
 Consumers ask :attr:`migsafe.sources.Migration.declared_phase` and ``declared_release``,
 which call :func:`parse`; a source whose files are not SQL teaches :func:`parse` its own
-syntax, so the API stays the same for every source.
+syntax, so the API stays the same for every source: an Alembic revision declares
+``migsafe_phase = "contract"`` / ``migsafe_release = "2.1.0"`` at module level.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from dataclasses import dataclass
 from migsafe.phases import Phase
 
 _ANNOTATION = re.compile(r"--\s*migsafe:\s*(?P<key>[A-Za-z_-]+)\s*=\s*(?P<value>\S*)")
+# The Alembic form: a module-level string assignment, value quoted.
+_PYTHON = re.compile(
+    r"^migsafe_(?P<key>phase|release)\s*(?::\s*str\s*)?=\s*(?P<value>.*?)\s*(?:#.*)?$"
+)
 KEYS = ("phase", "release")
 
 
@@ -48,14 +53,16 @@ def parse(text: str) -> Annotations:
     """The annotations in one migration's text. An unknown key, a bad value or two different
     values for one key are problems (reported by lint and ``migsafe releases`` as input
     errors) and leave that key undeclared rather than guessing."""
-    if "migsafe:" not in text:
+    if "migsafe:" not in text and "migsafe_" not in text:
         return NONE
     values: dict[str, str] = {}
     conflicting: set[str] = set()
     problems: list[Problem] = []
     for number, line in enumerate(text.splitlines(), 1):
-        for m in _ANNOTATION.finditer(line):
+        for m in (*_ANNOTATION.finditer(line), *_PYTHON.finditer(line)):
             key, value = m.group("key"), m.group("value")
+            if m.re is _PYTHON:
+                value = value[1:-1] if value[:1] in "'\"" and value[-1:] == value[:1] else ""
             column = m.start("key") + 1
             if key not in KEYS:
                 problems.append(

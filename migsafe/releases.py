@@ -279,7 +279,7 @@ def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
     migration says, inferred from its ops otherwise, replaying the schema from the first
     migration so a type change is judged against the column's real type. A migration that
     does not parse has no inferred phase (``migsafe lint`` reports the syntax error)."""
-    from migsafe.parse.postgres import SqlSyntaxError, parse
+    from migsafe.parse.postgres import SqlSyntaxError
     from migsafe.phases import combined, statement_phases
     from migsafe.schema import Schema
 
@@ -289,7 +289,7 @@ def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
         if m.direction != "up":
             continue
         try:
-            statements = parse(m.text)
+            statements = m.statements()
         except SqlSyntaxError:
             statements = []
         inferred = combined(p for st in statement_phases(statements, schema) for p in st)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from migsafe.ops import Statement
     from migsafe.phases import Phase
 
 Direction = Literal["up", "down"]
@@ -31,6 +32,18 @@ class Migration:
     in_transaction: bool = False
     single_query: bool = False
     key: tuple[object, ...] = ()
+    # Statements the source read itself, when ``text`` is not SQL (an Alembic revision's
+    # Python, whose op calls were rendered to statements with spans into that Python).
+    prepared: tuple[Statement, ...] | None = None
+
+    def statements(self) -> list[Statement]:
+        """What the migration runs: the source's own reading, or its SQL parsed. Raises
+        :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL PostgreSQL rejects."""
+        if self.prepared is not None:
+            return list(self.prepared)
+        from migsafe.parse.postgres import parse
+
+        return parse(self.text)
 
     @property
     def declared_phase(self) -> Phase | None:
