@@ -192,3 +192,41 @@ def test_an_unreadable_sibling_is_not_reported_but_an_unreadable_given_file_is(
     assert code == 2 and isinstance(doc, dict)
     (error,) = doc["errors"]
     assert "not UTF-8" in error["message"] and error["path"].endswith("0002_latin1.up.sql")
+
+
+def test_changed_narrows_alembic_revisions_too(tmp_path: Path) -> None:
+    from test_alembic_sources import write_revision
+
+    repo = tmp_path / "app"
+    versions = repo / "versions"
+    write_revision(versions, "a1", None, 'op.create_table("t", sa.Column("c", sa.Integer()))')
+    write_revision(versions, "b1", "a1", 'op.drop_column("t", "old")')
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_revision(versions, "c1", "b1", 'op.alter_column("t", "c", type_=sa.BigInteger())')
+    code, doc = lint_json("--changed", "--base", "main", "versions", cwd=repo)
+    assert isinstance(doc, dict), doc
+    # Only the new revision is reported, judged against the int column a1 created.
+    assert {f["path"] for f in doc["findings"]} == {"versions/c1_step.py"}
+    assert rules_in(doc, "versions/c1_step.py") >= {"column-type-rewrite"}
+    assert code == 1
+
+
+def test_sql_files_keep_their_findings_beside_named_revisions(tmp_path: Path) -> None:
+    from test_alembic_sources import write_revision
+
+    versions = tmp_path / "versions"
+    write_revision(versions, "a1", None, 'op.create_table("t", sa.Column("c", sa.Integer()))')
+    write_revision(versions, "b1", "a1", 'op.drop_column("t", "c")')
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "0001_users.up.sql").write_text(USERS, encoding="utf-8")
+    (sql / "0002_narrow.up.sql").write_text(NARROW, encoding="utf-8")
+    code, doc = lint_json("versions/b1_step.py", "sql/0002_narrow.up.sql", cwd=tmp_path)
+    assert code == 1
+    assert isinstance(doc, dict)
+    assert {f["path"] for f in doc["findings"]} == {"versions/b1_step.py", "sql/0002_narrow.up.sql"}
+    assert "drop-column" in rules_in(doc, "versions/b1_step.py")
+    assert "column-type-narrowing" in rules_in(doc, "sql/0002_narrow.up.sql")
