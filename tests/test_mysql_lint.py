@@ -113,6 +113,13 @@ def test_postgresql_lock_rules_stay_silent_on_mysql() -> None:
     assert findings(sql) == []
 
 
+def test_postgresql_type_advice_stays_silent_on_mysql() -> None:
+    # prefer-bigint's help names bigserial and identity columns, which MySQL does not have.
+    text = "CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(20));\n"
+    assert "prefer-bigint" in {rule for rule, _ in findings(text, dialect="postgresql")}
+    assert findings(text) == []
+
+
 def test_table_copy_and_the_refused_algorithm() -> None:
     result = lint_text(
         "ALTER TABLE users MODIFY age BIGINT, ALGORITHM=INPLACE, LOCK=NONE;",

@@ -66,6 +66,7 @@ _POSTGRESQL_FAMILIES = frozenset({"locking", "trace"})
 _POSTGRESQL_RULES = frozenset(
     {
         "ban-char",
+        "prefer-bigint",
         "prefer-text",
         "prefer-timestamptz",
         "prefer-identity",
