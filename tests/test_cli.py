@@ -387,3 +387,44 @@ def test_schema_qualified_rename_keeps_the_schema(tmp_path: Path) -> None:
     )
     _, out = run("lint", "--select", "require-concurrent-index", str(f))
     assert "require-concurrent-index]" not in out
+
+
+BLOCK_PSYCOPG = (
+    "import sys; sys.modules['psycopg'] = None\n"
+    "from migsafe.cli import main\n"
+    "sys.argv[0] = 'migsafe'\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", "--database-url", "postgresql://u:pw@127.0.0.1:1/db", "migrations"],
+        ["check", "--against", "1.0.0", "--database-url", "postgresql://u:pw@127.0.0.1:1/db"],
+        ["gate", "--release", "1.0.0", "--database-url", "postgresql://u:pw@127.0.0.1:1/db"],
+        ["deploy", "status", "--database-url", "postgresql://u:pw@127.0.0.1:1/db"],
+    ],
+)
+def test_database_commands_without_psycopg_say_what_to_install(
+    tmp_path: Path, args: list[str]
+) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_a.up.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    contracts = tmp_path / ".migsafe" / "contracts"
+    contracts.mkdir(parents=True)
+    (contracts / "1.0.0.json").write_text(
+        '{"version": 1, "release": "1.0.0", "source": "database", "tables": {}}',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_PSYCOPG, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output and "pw" not in output
+    assert "needs psycopg" in output

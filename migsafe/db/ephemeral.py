@@ -117,11 +117,11 @@ _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I
 
 def display_dsn(dsn: str) -> str:
     """``dsn`` rebuilt without its password, to name a server in messages."""
-    from psycopg import ProgrammingError, conninfo
-
+    psycopg = require_psycopg()
+    conninfo = psycopg.conninfo
     try:
         params = conninfo.conninfo_to_dict(dsn)
-    except ProgrammingError as exc:
+    except psycopg.ProgrammingError as exc:
         raise DatabaseError(
             "not a valid PostgreSQL connection string or postgresql:// URL: "
             + mask(str(exc).strip(), dsn)
