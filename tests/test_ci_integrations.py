@@ -128,6 +128,15 @@ def test_gitlab_template_publishes_a_code_quality_report() -> None:
 
 
 @needs_tools
+def test_gitlab_template_refuses_to_guess_the_package(tmp_path: Path) -> None:
+    job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["migsafe"]
+    env = {k: str(v) for k, v in job["variables"].items()}
+    done = run_script(job["before_script"][0], tmp_path, env)
+    assert done.returncode == 2
+    assert "MIGSAFE_PACKAGE" in done.stderr and "another project" in done.stderr
+
+
+@needs_tools
 def test_gitlab_script_reports_the_merge_request_s_migrations(pull_request: Path) -> None:
     job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["migsafe"]
     script = "\n".join(job["script"])
