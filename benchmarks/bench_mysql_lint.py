@@ -27,7 +27,9 @@ SMALL = (
 
 
 def corpus_files() -> list[str]:
-    files = []
+    files: list[str] = []
+    if not CORPUS.is_dir():
+        return files
     for project in sorted(CORPUS.iterdir()):
         manifest = project / "FILES.tsv"
         if manifest.is_file():

@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed-rows", type=int, default=0)
     args = parser.parse_args()
+    if not CORPUS.is_dir():
+        sys.exit(f"the shared corpus is not at {CORPUS}: nothing to trace")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from migsafe import install_hint
 from migsafe.cli import EXIT_FINDINGS, EXIT_INPUT, _load_config, fail
 
 TOKEN_ENV = "MIGSAFE_SERVE_TOKEN"
@@ -83,8 +84,7 @@ def serve(
         from migsafe.serve.run import serve as run
     except ImportError as exc:
         fail(
-            f"migsafe serve needs the serve extra ({exc.name} is missing): "
-            "pip install 'migsafe[serve]'"
+            f"migsafe serve needs the serve extra ({exc.name} is missing): " + install_hint("serve")
         )
     options = Options(token=token, max_body=max_body, deadline=deadline)
     run(dsn, cfg, options, host=host, port=port, cache_ttl=cache_ttl)
@@ -107,7 +107,7 @@ def lint_deploy(files: tuple[Path, ...], exit_zero: bool) -> None:
     except ImportError as exc:
         fail(
             f"lint-deploy reads YAML and needs PyYAML ({exc.name} is missing): "
-            "pip install 'migsafe[k8s]'"
+            + install_hint("k8s")
         )
     if not files:
         fail("no files given; try `migsafe lint-deploy k8s/rollout.yaml`")

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migsafe import ops
+from migsafe import install_hint, ops
 from migsafe.ops import bare
 from migsafe.schema import ColumnState, Schema
 
@@ -318,7 +318,10 @@ def from_models(target: str, release: str) -> Contract:
     try:
         obj: Any = importlib.import_module(module_name)
     except Exception as exc:  # the application's import may fail in any way
-        raise ContractError(f"--from-models: cannot import {module_name}: {exc}") from None
+        hint = ""
+        if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] == "sqlalchemy":
+            hint = f"; {install_hint('sqlalchemy')}"
+        raise ContractError(f"--from-models: cannot import {module_name}: {exc}{hint}") from None
     for part in attribute.split("."):
         if not hasattr(obj, part):
             raise ContractError(f"--from-models: {module_name} has no attribute {attribute}")
@@ -328,7 +331,7 @@ def from_models(target: str, release: str) -> Contract:
         from sqlalchemy import MetaData
     except ImportError:
         raise ContractError(
-            "reading SQLAlchemy models needs SQLAlchemy: pip install 'migsafe[sqlalchemy]'"
+            f"reading SQLAlchemy models needs SQLAlchemy: {install_hint('sqlalchemy')}"
         ) from None
     if not isinstance(metadata, MetaData):
         raise ContractError(

@@ -7,14 +7,14 @@ same internal names and modifiers (``String(255)`` → ``varchar(255)``), an aut
 integer key becomes the serial column create_all makes, and constraints and indexes get the
 names PostgreSQL would give them, with no second type mapping to keep in step.
 
-SQLAlchemy is optional (``pip install 'migsafe[sqlalchemy]'``) and imported only here.
+SQLAlchemy is optional (the ``sqlalchemy`` extra) and imported only here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from migsafe import ops
+from migsafe import install_hint, ops
 from migsafe.parse.postgres import parse
 from migsafe.schema import Schema
 
@@ -30,7 +30,7 @@ def from_metadata(metadata: MetaData) -> Schema:
         from sqlalchemy.schema import CreateIndex, CreateTable
     except ImportError:
         raise ImportError(
-            "reading SQLAlchemy models needs SQLAlchemy: pip install 'migsafe[sqlalchemy]'"
+            f"reading SQLAlchemy models needs SQLAlchemy: {install_hint('sqlalchemy')}"
         ) from None
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     schema = Schema()

@@ -251,7 +251,10 @@ def test_docker_without_an_engine_is_skipped_before_testcontainers_loads() -> No
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", r"pip install 'migsafe\[docker\]'"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+            r"docker extra \(pip install '/path/to/migsafe-checkout\[docker\]'",
+        ),
         (b"SSH-2.0-OpenSSH\r\n", "does not answer a ping"),
     ],
 )
@@ -289,7 +292,7 @@ def test_no_provider_names_the_four_ways(monkeypatch: pytest.MonkeyPatch, tmp_pa
     message = str(info.value)
     assert type(info.value) is DatabaseError and "\n" not in message
     for way in ("--database-url URL", "initdb and pg_ctl are on PATH", "pg_config --bindir",
-                "'migsafe[embedded]'", "'migsafe[docker]'"):  # fmt: skip
+                "embedded extra", "docker extra", "migsafe-checkout[embedded]'"):  # fmt: skip
         assert way in message
     for reason in ("no initdb on PATH", "pgserver: not installed", "docker: no Docker engine"):
         assert reason in message

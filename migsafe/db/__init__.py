@@ -1,12 +1,14 @@
 """Talking to a live PostgreSQL: throwaway databases, and observing what statements do.
 
 psycopg is imported only here and only when a command needs a database, so linting never
-pays for it; it comes with ``pip install 'migsafe[db]'``.
+pays for it; it comes with the ``db`` extra.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from migsafe import install_hint
 
 
 class DatabaseError(Exception):
@@ -18,6 +20,6 @@ def require_psycopg() -> Any:
         import psycopg
     except ImportError:
         raise DatabaseError(
-            "this command talks to PostgreSQL and needs psycopg: pip install 'migsafe[db]'"
+            f"this command talks to PostgreSQL and needs psycopg: {install_hint('db')}"
         ) from None
     return psycopg

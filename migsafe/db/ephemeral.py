@@ -9,7 +9,7 @@ Providers, tried in order (the first that works is used, and its name printed):
 2. ``initdb``: ``initdb``/``pg_ctl`` on PATH or in ``pg_config --bindir`` make a temporary
    cluster in a temporary directory, reachable only through a Unix socket there.
 3. ``pgserver``: the same with the binaries of the ``pgserver`` wheel
-   (``pip install 'migsafe[embedded]'``).
+   (the ``embedded`` extra).
 4. ``docker``: a PostgreSQL container through testcontainers (``pip install
    'migsafe[docker]'``), only when a Docker engine answers.
 
@@ -46,6 +46,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from migsafe import install_hint
 from migsafe.db import DatabaseError, require_psycopg
 
 PROVIDERS = ("url", "initdb", "pgserver", "docker")
@@ -57,8 +58,10 @@ NO_PROVIDER = (
     "no PostgreSQL to run on. Any one of these gives one: pass --database-url URL (a server "
     "where that user may CREATE DATABASE; a scratch database is made there and dropped "
     "afterwards); install PostgreSQL so that initdb and pg_ctl are on PATH or found by "
-    "pg_config --bindir (a temporary cluster); pip install 'migsafe[embedded]' (PostgreSQL "
-    "from the pgserver wheel); or pip install 'migsafe[docker]' with a running Docker engine."
+    "pg_config --bindir (a temporary cluster); migsafe's embedded extra (PostgreSQL from the "
+    "pgserver wheel); or its docker extra with a running Docker engine ("
+    + install_hint("embedded")
+    + ")."
 )
 
 ServerFactory = Callable[[], AbstractContextManager["Server"]]
@@ -127,7 +130,7 @@ def display_dsn(dsn: str) -> str:
             + mask(str(exc).strip(), dsn)
         ) from None
     params.pop("password", None)
-    return conninfo.make_conninfo("", **params)
+    return str(conninfo.make_conninfo("", **params))
 
 
 def mask(text: str, dsn: str) -> str:
@@ -391,7 +394,7 @@ def pgserver_cluster() -> Iterator[Server]:
     import only warns about XDG directories, and ``get_server`` is not wanted, see above)."""
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise Unavailable("pgserver: not installed (pip install 'migsafe[embedded]')")
+        raise Unavailable(f"pgserver: not installed ({install_hint('embedded')})")
     package = Path(next(iter(spec.submodule_search_locations)))
     with contextlib.ExitStack() as stack:
         if os.geteuid() == 0:
@@ -436,7 +439,7 @@ def docker_container() -> Iterator[Server]:
             from testcontainers.postgres import PostgresContainer
         except ImportError:
             raise Unavailable(
-                "docker: testcontainers is not installed (pip install 'migsafe[docker]')"
+                f"docker: testcontainers is not installed ({install_hint('docker')})"
             ) from None
     with contextlib.ExitStack() as stack:
         try:

@@ -12,7 +12,7 @@ statement gets a ``mysql-online-model-mismatch`` finding.
 Everything else runs as written, except statements that act beyond the scratch database
 (``CREATE``/``DROP DATABASE``, ``USE``, users and grants), which are not run. A failing
 statement is reported with the server's message and the run goes on. PyMySQL is imported
-only here (``pip install 'migsafe[mysql]'``).
+only here (the ``mysql`` extra).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from migsafe import online, ops
+from migsafe import install_hint, online, ops
 from migsafe.analysis import Analyzer, Result, Settings, StatementReport
 from migsafe.db import DatabaseError
 from migsafe.findings import Finding
@@ -94,7 +94,7 @@ def require_pymysql() -> Any:
         import pymysql
     except ImportError:
         raise DatabaseError(
-            "tracing on MySQL/MariaDB needs PyMySQL: pip install 'migsafe[mysql]'"
+            f"tracing on MySQL/MariaDB needs PyMySQL: {install_hint('mysql')}"
         ) from None
     return pymysql
 
