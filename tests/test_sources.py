@@ -324,6 +324,25 @@ def test_exclude_folder_by_name(tmp_path: Path) -> None:
     assert [m.path.name for m in got] == ["keep.sql"]
 
 
+def test_exclude_globs_are_relative_to_the_config_file_not_the_current_folder(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from migsafe.cli import main
+
+    (tmp_path / "migsafe.toml").write_text('exclude = ["migrations/legacy/*"]\n')
+    write(
+        tmp_path / "migrations",
+        {"legacy/001.sql": "CREATE INDEX a ON t (a);\n", "002.sql": "SELECT 1;\n"},
+    )
+    for cwd, arg in ((tmp_path, "migrations"), (tmp_path / "migrations", ".")):
+        os.chdir(cwd)
+        done = CliRunner().invoke(main, ["lint", "--no-cache", arg])
+        assert done.exit_code == 0, done.output
+        assert "(1 file," in done.output and "legacy" not in done.output
+
+
 def test_hidden_files_skipped(tmp_path: Path) -> None:
     # macOS leaves "._name" resource forks that are not text at all.
     (tmp_path / "V1__a.sql").write_text("SELECT 1;", encoding="utf-8")
