@@ -139,9 +139,9 @@ def merge_base(base: str | None, cwd: Path) -> str:
         else ""
     )
     if ref is None:
-        wanted = f"--base {base}" if base else "none of " + ", ".join(DEFAULT_BASES)
+        wanted = f"--base {base} is not" if base else "none of " + ", ".join(DEFAULT_BASES) + " is"
         raise ChangedError(
-            f"--changed: cannot find the base to compare with ({wanted} is a commit here); "
+            f"--changed: cannot find the base to compare with ({wanted} a commit here); "
             f"name an existing branch or commit with --base REF.{hint}"
         )
     found = _git(["merge-base", ref, "HEAD"], cwd)

@@ -144,7 +144,7 @@ def test_changed_without_a_base_is_a_clear_error(tmp_path: Path) -> None:
     assert "origin/HEAD, main, master" in out and "--base" in out
     assert "Traceback" not in out
     code, out = lint_json("--changed", "--base", "nope", "db/migrations", cwd=repo)
-    assert code == 2 and "--base nope" in str(out)
+    assert code == 2 and "(--base nope is not a commit here)" in str(out)
 
 
 def test_changed_in_a_shallow_clone_says_to_fetch_more_history(tmp_path: Path) -> None:
