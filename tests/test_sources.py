@@ -12,7 +12,7 @@ import pytest
 
 from migsafe.analysis import Analyzer, Settings
 from migsafe.sources import Migration, SourceError
-from migsafe.sources.sqlfiles import discover, natural_key
+from migsafe.sources.sqlfiles import Glob, discover, natural_key
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -341,6 +341,15 @@ def test_exclude_globs_are_relative_to_the_config_file_not_the_current_folder(
         done = CliRunner().invoke(main, ["lint", "--no-cache", arg])
         assert done.exit_code == 0, done.output
         assert "(1 file," in done.output and "legacy" not in done.output
+
+
+def test_an_exclude_glob_keeps_its_folder_when_copied(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    glob = Glob("legacy/*", tmp_path)
+    for twin in (copy.deepcopy(glob), pickle.loads(pickle.dumps(glob))):
+        assert isinstance(twin, Glob) and twin == "legacy/*" and twin.root == tmp_path.resolve()
 
 
 def test_hidden_files_skipped(tmp_path: Path) -> None:

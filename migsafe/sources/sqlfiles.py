@@ -218,6 +218,10 @@ class Glob(str):
         glob.root = root.resolve()
         return glob
 
+    def __getnewargs__(self) -> tuple[str, Path]:  # type: ignore[override]
+        # Copies and pickles of a Config rebuild the pattern with its folder.
+        return str(self), self.root
+
 
 def _root(pattern: str) -> Path:
     return pattern.root if isinstance(pattern, Glob) else Path.cwd().resolve()
