@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migsafe.sources import Migration, SourceError
-from migsafe.sources.sqlfiles import FOLDER_FILES, discover
+from migsafe.sources.sqlfiles import FOLDER_FILES, discover, is_excluded
 
 if TYPE_CHECKING:
     import subprocess
@@ -67,26 +67,40 @@ def _up_to_last(
 
 
 def with_context(
-    paths: Iterable[Path], exclude: Sequence[str], errors: list[SourceError]
+    paths: Iterable[Path],
+    exclude: Sequence[str],
+    errors: list[SourceError],
+    note: Callable[[str], None],
 ) -> Selection:
     """Migrations for ``migsafe lint PATHS``. A folder is linted whole, as before; a file
     that belongs to an ordered migrations folder is linted after the earlier migrations of
     that folder, which are replayed for their schema but not reported. Files of one folder
-    are linted in the folder's order; other files keep the order they were given in."""
-    paths = list(paths)
-    folders = {p: migrations_folder(p) for p in paths if p.is_file()}
+    are linted in the folder's order; other files keep the order they were given in.
+    A named file the config excludes is skipped with a ``note`` (pre-commit passes every
+    staged file, excluded or not); the others keep their context."""
+    kept: list[Path] = []
+    for path in paths:
+        if path.is_file() and is_excluded(path, exclude):
+            note(f"{path}: not linted, the config's exclude leaves it out")
+        else:
+            kept.append(path)
+    folders = {p: migrations_folder(p) for p in kept if p.is_file()}
     if not any(folders.values()):
-        return Selection(discover(paths, exclude, errors))
+        return Selection(discover(kept, exclude, errors))
     out: list[Migration] = []
     reported: set[str] = set()
     done: set[Path] = set()
     problems: list[SourceError] = []
-    for path in paths:
+
+    def alone(path: Path) -> None:
+        found = discover([path], exclude, problems)
+        out.extend(found)
+        reported.update(m.display for m in found)
+
+    for path in kept:
         folder = folders.get(path)
         if folder is None:
-            found = discover([path], exclude, problems)
-            out.extend(found)
-            reported.update(m.display for m in found)
+            alone(path)
             continue
         if folder in done:
             continue
@@ -94,14 +108,15 @@ def with_context(
         given = {_where(p) for p, f in folders.items() if f == folder}
         walked: list[SourceError] = []
         sequence = _up_to_last(discover([folder], exclude, walked), given, _where)
-        missing = given - {_where(m.path) for m in sequence}
-        if missing:
-            # Excluded by the config, or in a hidden folder: lint them as given, alone.
-            return Selection(discover(paths, exclude, errors))
         # A sibling that cannot be read is not linted here, as --changed does not lint it.
         problems += [e for e in walked if _where(Path(e.path)) in given]
         out.extend(sequence)
         reported.update(m.display for m in sequence if _where(m.path) in given)
+        seen = {_where(m.path) for m in sequence} | {_where(Path(e.path)) for e in walked}
+        # Not in the folder's walk (a hidden name, say): linted as given, alone.
+        for p in kept:
+            if folders.get(p) == folder and _where(p) not in seen:
+                alone(p)
     errors += problems
     return Selection(out, frozenset(reported))
 
@@ -115,9 +130,9 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         raise ChangedError("--changed needs git, and git is not installed here") from None
 
 
-def merge_base(base: str | None, cwd: Path) -> str:
-    """The commit to compare with: the merge base of HEAD and ``base``, else of HEAD and
-    the first of origin/HEAD, main, master that exists."""
+def merge_base(base: str | None, cwd: Path) -> tuple[str, str]:
+    """The ref compared with and the commit to compare with: the merge base of HEAD and
+    ``base``, else of HEAD and the first of origin/HEAD, main, master that exists."""
     top = _git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
         raise ChangedError(f"--changed compares with git, but {cwd} is not in a git repository")
@@ -139,9 +154,9 @@ def merge_base(base: str | None, cwd: Path) -> str:
         else ""
     )
     if ref is None:
-        wanted = f"--base {base}" if base else "none of " + ", ".join(DEFAULT_BASES)
+        wanted = f"--base {base} is not" if base else "none of " + ", ".join(DEFAULT_BASES) + " is"
         raise ChangedError(
-            f"--changed: cannot find the base to compare with ({wanted} is a commit here); "
+            f"--changed: cannot find the base to compare with ({wanted} a commit here); "
             f"name an existing branch or commit with --base REF.{hint}"
         )
     found = _git(["merge-base", ref, "HEAD"], cwd)
@@ -151,7 +166,7 @@ def merge_base(base: str | None, cwd: Path) -> str:
             f"--changed: {ref} and HEAD have no common commit in this clone, so the changed "
             f"files cannot be told apart.{hint}"
         )
-    return found.stdout.strip()
+    return ref, found.stdout.strip()
 
 
 def _real(path: Path) -> str:
@@ -171,6 +186,21 @@ def changed_files(commit: str, cwd: Path) -> set[str]:
     return {_real(top / n) for n in names}
 
 
+def touched(base: str | None, cwd: Path, note: Callable[[str], None]) -> set[str]:
+    """The files ``--changed`` reports: :func:`changed_files` since :func:`merge_base`.
+    When that base is HEAD itself (a clone of this branch alone, whose origin/HEAD is this
+    branch; or --base naming a commit HEAD contains) only uncommitted files count, which
+    is a real answer but rarely the one meant, so ``note`` says so."""
+    ref, commit = merge_base(base, cwd)
+    if commit == _git(["rev-parse", "HEAD"], cwd).stdout.strip():
+        note(
+            f"--changed compared with {ref}, whose merge base with HEAD is HEAD itself, so "
+            "only uncommitted files count as changed; name the branch this one forked from "
+            "with --base REF"
+        )
+    return changed_files(commit, cwd)
+
+
 def is_touched(migration: Migration, files: set[str]) -> bool:
     """Whether ``migration``'s file is among ``files`` (from :func:`changed_files`)."""
     return _real(migration.path) in files
@@ -178,19 +208,29 @@ def is_touched(migration: Migration, files: set[str]) -> bool:
 
 def changed(
     paths: Iterable[Path],
-    base: str | None,
+    files: set[str],
     exclude: Sequence[str],
     errors: list[SourceError],
-    cwd: Path,
+    note: Callable[[str], None],
 ) -> Selection:
-    """Migrations for ``migsafe lint --changed``: every migration under PATHS up to the last
-    changed one, reporting the changed ones only."""
-    touched = changed_files(merge_base(base, cwd), cwd)
-    migrations = discover(paths, exclude, errors)
-    sequence = _up_to_last(migrations, touched, _real)
-    # Files that cannot be read are reported when they are among the changed ones.
-    errors[:] = [e for e in errors if _real(Path(e.path)) in touched]
-    reported = frozenset(m.display for m in sequence if _real(m.path) in touched)
+    """Migrations for ``migsafe lint --changed``: those of :func:`with_context` up to the
+    last changed one, reporting the changed ones (``files``, from :func:`touched`) among
+    those it reports."""
+    paths = list(paths)
+    found: list[SourceError] = []
+    selection = with_context(paths, exclude, found, note)
+    named = selection.reported
+    wanted = [
+        i
+        for i, m in enumerate(selection.migrations)
+        if _real(m.path) in files and (named is None or m.display in named)
+    ]
+    sequence = selection.migrations[: max(wanted, default=-1) + 1]
+    # A file that cannot be read is reported when it is a changed one; a named path that
+    # does not exist, or a folder with nothing to lint, always: the command line is wrong.
+    kept = files | {_real(p) for p in paths if not p.is_file()}
+    errors += [e for e in found if _real(Path(e.path)) in kept]
+    reported = frozenset(selection.migrations[i].display for i in wanted)
     return Selection(sequence, reported)
 
 

@@ -264,21 +264,24 @@ def lint(
     revisions, sql_paths = alembic.split(paths)
     unreadable: list[SourceError] = []
     found = None
+
+    def notify(message: str) -> None:
+        click.echo(f"note: {message}", err=True)
+
     try:
+        touched = changed_mod.touched(base, Path.cwd(), notify) if changed else None
         if not sql_paths:
             selection = changed_mod.Selection([])
-        elif changed:
-            selection = changed_mod.changed(sql_paths, base, cfg.exclude, unreadable, Path.cwd())
+        elif touched is not None:
+            selection = changed_mod.changed(sql_paths, touched, cfg.exclude, unreadable, notify)
         else:
-            selection = changed_mod.with_context(sql_paths, cfg.exclude, unreadable)
+            selection = changed_mod.with_context(sql_paths, cfg.exclude, unreadable, notify)
         if revisions or alembic_ini is not None:
             online = alembic.Online(database_url, lambda m: click.echo(m, err=True))
             found = alembic.discover(
                 alembic_ini, revisions, cfg.exclude, online=online if render_online else None
             )
-            if changed:
-                cwd = Path.cwd()
-                touched = changed_mod.changed_files(changed_mod.merge_base(base, cwd), cwd)
+            if touched is not None:
                 keep = {m.display for m in found.migrations if changed_mod.is_touched(m, touched)}
                 found.only = keep if found.only is None else found.only & keep
     except changed_mod.ChangedError as exc:

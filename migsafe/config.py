@@ -226,6 +226,7 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
             raise ConfigError(f"{where}: {key} must be an SQL identifier, got {value!r}")
         ledger[key] = value
     from migsafe.deploy import check_settings
+    from migsafe.sources.sqlfiles import Glob
 
     try:
         deploy = check_settings(data.get("deploy", {}), where)
@@ -248,7 +249,8 @@ def parse(data: dict[str, Any], path: Path | None, known_rules: Any) -> Config:
         ignore=check_rule_ids(data.get("ignore", []), where + ": ignore", known_rules),
         severity=severity,
         assume_in_transaction=assume,
-        exclude=tuple(exclude),
+        # Relative to the config file's folder, wherever migsafe runs from.
+        exclude=tuple(Glob(e, path.parent) for e in exclude) if path else tuple(exclude),
         releases=releases,
         tag_pattern=tag_pattern,
         releases_file=base / releases_file,

@@ -51,18 +51,33 @@ class FileEdit:
     bom: bool = False
 
     def diff(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.display}",
-                f"b/{self.display}",
-            )
-        )
+        """A unified diff that ``git apply`` and ``patch`` take: lines split at ``\n`` only
+        (as they count lines), the byte order mark kept, and a last line without a newline
+        marked so."""
+        bom = _BOM if self.bom else ""
+        out: list[str] = []
+        for line in difflib.unified_diff(
+            _lines(bom + self.before),
+            _lines(bom + self.after),
+            f"a/{self.display}",
+            f"b/{self.display}",
+        ):
+            out.append(line)
+            if not line.endswith("\n"):
+                out.append("\n\\ No newline at end of file\n")
+        return "".join(out)
 
     def write(self) -> None:
         data = (_BOM if self.bom else "") + self.after
         self.path.write_bytes(data.encode("utf-8"))
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` as lines ending in ``\n`` (the last one may not). ``str.splitlines`` also
+    splits at form feeds, ``\x1c``, U+2028 and others, which diff tools do not."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 @dataclass

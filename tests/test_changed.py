@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from migsafe.cli import main
 
@@ -29,7 +29,7 @@ GIT_ENV = {
 }
 
 
-def lint_json(*args: str, cwd: Path) -> tuple[int, dict[str, object] | str]:
+def lint_run(*args: str, cwd: Path) -> Result:
     runner = CliRunner()
     old = Path.cwd()
     os.chdir(cwd)
@@ -38,9 +38,16 @@ def lint_json(*args: str, cwd: Path) -> tuple[int, dict[str, object] | str]:
     finally:
         os.chdir(old)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    if result.exit_code == 2 and not result.output.lstrip().startswith("{"):
+    return result
+
+
+def lint_json(*args: str, cwd: Path) -> tuple[int, dict[str, object] | str]:
+    """The exit code and the JSON report, or the error (stderr and stdout) when there is
+    no report."""
+    result = lint_run(*args, cwd=cwd)
+    if result.exit_code == 2 and not result.stdout.lstrip().startswith("{"):
         return 2, result.output
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, json.loads(result.stdout)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -136,6 +143,79 @@ def test_nothing_changed_is_clean(tmp_path: Path) -> None:
     assert doc["findings"] == [] and doc["summary"]["files"] == 0
 
 
+def test_a_base_that_is_head_itself_is_said_on_stderr(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    done = lint_run("--changed", "--base", "feature", "db/migrations", cwd=repo)
+    assert done.exit_code == 0
+    assert "note: --changed compared with feature, whose merge base with HEAD is HEAD" in (
+        done.stderr
+    )
+    assert "--base REF" in done.stderr
+    done = lint_run("--changed", "--base", "main", "db/migrations", cwd=repo)
+    assert done.exit_code == 1 and "note:" not in done.stderr
+
+
+def test_a_clone_of_the_branch_alone_does_not_lint_nothing_silently(tmp_path: Path) -> None:
+    # The remote's HEAD is the feature branch: origin/HEAD is HEAD, nothing is "changed".
+    repo = make_repo(tmp_path)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", repo.as_uri(), str(clone))
+    assert git(clone, "rev-parse", "origin/HEAD") == git(clone, "rev-parse", "HEAD")
+    done = lint_run("--changed", "db/migrations", cwd=clone)
+    assert done.exit_code == 0 and json.loads(done.stdout)["summary"]["files"] == 0
+    assert "compared with origin/HEAD" in done.stderr and "--base REF" in done.stderr
+
+
+def test_changed_still_says_a_named_path_is_missing_or_empty(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "db" / "empty").mkdir()
+    for args in (("--changed",), ()):
+        for given, message in (
+            (["db/typo"], "no such file or directory"),
+            (["db/typo/0001.sql", "db/migrations"], "no such file or directory"),
+            (["db/empty"], "no .sql files here"),
+        ):
+            code, doc = lint_json(*args, *given, cwd=repo)
+            assert code == 2 and isinstance(doc, dict), (args, given)
+            (error,) = doc["errors"]
+            assert error["path"] == given[0] and error["message"].startswith(message)
+
+
+def test_changed_files_named_keep_their_folder_s_history(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    code, doc = lint_json("--changed", "db/migrations/0003_narrow.up.sql", cwd=repo)
+    assert code == 1 and isinstance(doc, dict)
+    assert "column-type-narrowing" in rules_in(doc, "db/migrations/0003_narrow.up.sql")
+    assert doc["summary"]["files"] == 1
+    # A named file that did not change is not reported, even beside one that did.
+    code, doc = lint_json(
+        "--changed",
+        "db/migrations/0002_nickname.up.sql",
+        "db/migrations/0003_narrow.up.sql",
+        cwd=repo,
+    )
+    assert code == 1 and isinstance(doc, dict)
+    assert {f["path"] for f in doc["findings"]} == {"db/migrations/0003_narrow.up.sql"}
+    assert "column-type-narrowing" in rules_in(doc, "db/migrations/0003_narrow.up.sql")
+
+
+def test_an_excluded_named_file_is_skipped_and_the_others_keep_their_history(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "migsafe.toml").write_text('exclude = ["migrations/003_*"]\n', encoding="utf-8")
+    m = tmp_path / "migrations"
+    m.mkdir()
+    (m / "001_users.sql").write_text(USERS, encoding="utf-8")
+    (m / "002_narrow.sql").write_text(NARROW, encoding="utf-8")
+    (m / "003_legacy.sql").write_text("CREATE INDEX i ON users (name);\n", encoding="utf-8")
+    done = lint_run("migrations/002_narrow.sql", "migrations/003_legacy.sql", cwd=tmp_path)
+    assert done.exit_code == 1
+    doc = json.loads(done.stdout)
+    assert {f["path"] for f in doc["findings"]} == {"migrations/002_narrow.sql"}
+    assert "column-type-narrowing" in rules_in(doc, "migrations/002_narrow.sql")
+    assert "note: migrations/003_legacy.sql: not linted, the config's exclude" in done.stderr
+
+
 def test_changed_without_a_base_is_a_clear_error(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     git(repo, "branch", "-q", "-m", "main", "trunk")
@@ -144,7 +224,7 @@ def test_changed_without_a_base_is_a_clear_error(tmp_path: Path) -> None:
     assert "origin/HEAD, main, master" in out and "--base" in out
     assert "Traceback" not in out
     code, out = lint_json("--changed", "--base", "nope", "db/migrations", cwd=repo)
-    assert code == 2 and "--base nope" in str(out)
+    assert code == 2 and "(--base nope is not a commit here)" in str(out)
 
 
 def test_changed_in_a_shallow_clone_says_to_fetch_more_history(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ made one round at a time; line endings and byte order marks are kept."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,37 @@ def test_diff_shows_without_writing(tmp_path: Path) -> None:
     assert (m / "0002_idx.up.sql").read_text() == original
     # Only the file given is fixed; 0001 is context.
     assert "0001_users" not in out
+
+
+def test_diff_applies_with_git_to_files_without_a_final_newline(tmp_path: Path) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    m = tmp_path / "m"
+    m.mkdir()
+    subprocess.run([git, "init", "-q"], cwd=tmp_path, check=True)
+    files = {
+        # No final newline; a form feed, which str.splitlines would take for a line end.
+        "0002_idx.sql": b"SELECT '\x0c';\nCREATE INDEX t_a ON t (a);",
+        "0003_bom.sql": "\ufeffCREATE INDEX t_b ON t (b);\n".encode(),
+    }
+    for name, data in files.items():
+        (m / name).write_bytes(data)
+    code, out = lint("--diff", "m", cwd=tmp_path)
+    assert code == 1 and "\\ No newline at end of file\n" in out
+    (tmp_path / "fix.patch").write_text(out, encoding="utf-8", newline="")
+    check = subprocess.run(
+        [git, "apply", "--check", "fix.patch"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    subprocess.run([git, "apply", "fix.patch"], cwd=tmp_path, check=True)
+    applied = {name: (m / name).read_bytes() for name in files}
+    # --fix writes the same bytes.
+    for name, data in files.items():
+        (m / name).write_bytes(data)
+    lint("--fix", "--exit-zero", "m", cwd=tmp_path)
+    assert applied == {name: (m / name).read_bytes() for name in files}
+    assert applied["0002_idx.sql"].endswith(b"CONCURRENTLY IF NOT EXISTS t_a ON t (a);")
 
 
 def test_fixes_that_meet_are_made_in_turn(tmp_path: Path) -> None:

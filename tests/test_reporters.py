@@ -179,6 +179,35 @@ def test_junit_one_case_per_file_and_a_failure_per_finding(
     assert broken.find("error") is not None and root.get("errors") == "1"
 
 
+CI_FORMATS = ("junit", "sarif", "gitlab", "github")
+
+
+def test_characters_xml_forbids_are_carried_by_every_ci_format(tmp_path: Path) -> None:
+    # A control character in a quoted identifier, and a DOS end-of-file mark (Ctrl-Z).
+    (tmp_path / "001.sql").write_text('CREATE INDEX "i\x01" ON t (a);\n', encoding="utf-8")
+    (tmp_path / "002.sql").write_text("SELECT 1;\n\x1a", encoding="utf-8")
+    files = [str(tmp_path / "001.sql"), str(tmp_path / "002.sql")]
+    reports = {fmt: lint("--no-cache", "--format", fmt, *files) for fmt in CI_FORMATS}
+    assert {code for code, _ in reports.values()} == {2}
+    controls = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+    for fmt, (_, out) in reports.items():
+        assert not controls.search(out), fmt
+    root = ET.fromstring(reports["junit"][1])
+    failures = " ".join(str(fl.get("message")) + str(fl.text) for fl in root.iter("failure"))
+    assert "CREATE INDEX i\\x01 has no IF NOT EXISTS" in failures
+    error = root.find("./testsuite/testcase/error")
+    assert error is not None and 'near "\\x1a"' in str(error.get("message")) + str(error.text)
+    # JSON escapes control characters: the message keeps the character itself.
+    sarif = json.loads(reports["sarif"][1])
+    texts = [r["message"]["text"] for run in sarif["runs"] for r in run["results"]]
+    assert any("i\x01 has no IF NOT EXISTS" in t for t in texts)
+    gitlab = json.loads(reports["gitlab"][1])
+    assert any("i\x01 has no IF NOT EXISTS" in issue["description"] for issue in gitlab)
+    lines = reports["github"][1].splitlines()
+    assert any('near "\\x1a"' in parse_command(line)[2] for line in lines)
+    assert any("i\\x01 has no IF NOT EXISTS" in parse_command(line)[2] for line in lines)
+
+
 def test_output_file_gets_the_report_and_the_terminal_the_text(tmp_path: Path) -> None:
     target = tmp_path / "report.sarif"
     code, out = lint("--format", "sarif", "--output", str(target), str(SUPABASE))

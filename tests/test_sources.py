@@ -12,7 +12,7 @@ import pytest
 
 from migsafe.analysis import Analyzer, Settings
 from migsafe.sources import Migration, SourceError
-from migsafe.sources.sqlfiles import discover, natural_key
+from migsafe.sources.sqlfiles import Glob, discover, natural_key
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -322,6 +322,34 @@ def test_exclude_folder_by_name(tmp_path: Path) -> None:
     write(tmp_path, {"m/keep.sql": "", "m/legacy/a.sql": "", "m/legacy/deep/b.sql": ""})
     got = discover([tmp_path / "m"], exclude=["m/legacy"])
     assert [m.path.name for m in got] == ["keep.sql"]
+
+
+def test_exclude_globs_are_relative_to_the_config_file_not_the_current_folder(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from migsafe.cli import main
+
+    (tmp_path / "migsafe.toml").write_text('exclude = ["migrations/legacy/*"]\n')
+    write(
+        tmp_path / "migrations",
+        {"legacy/001.sql": "CREATE INDEX a ON t (a);\n", "002.sql": "SELECT 1;\n"},
+    )
+    for cwd, arg in ((tmp_path, "migrations"), (tmp_path / "migrations", ".")):
+        os.chdir(cwd)
+        done = CliRunner().invoke(main, ["lint", "--no-cache", arg])
+        assert done.exit_code == 0, done.output
+        assert "(1 file," in done.output and "legacy" not in done.output
+
+
+def test_an_exclude_glob_keeps_its_folder_when_copied(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    glob = Glob("legacy/*", tmp_path)
+    for twin in (copy.deepcopy(glob), pickle.loads(pickle.dumps(glob))):
+        assert isinstance(twin, Glob) and twin == "legacy/*" and twin.root == tmp_path.resolve()
 
 
 def test_hidden_files_skipped(tmp_path: Path) -> None:

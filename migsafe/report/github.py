@@ -3,19 +3,21 @@ the runner turns into an annotation on the pull request's diff.
 
 The runner reads a command up to the end of its line and splits the properties on ``,`` and
 ``:``, so values are escaped as GitHub's toolkit does: ``%``, CR and LF everywhere, and ``:``
-and ``,`` inside properties too.
+and ``,`` inside properties too. Other control characters do not end a command, but would
+be invisible in the annotation: they are written as escapes (``\\x1a``).
 """
 
 from __future__ import annotations
 
 from migsafe.analysis import Result
 from migsafe.findings import Finding, InputError, Severity
+from migsafe.report.visible import visible
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from migsafe.analysis import Result
 from migsafe.findings import Finding, InputError
+from migsafe.report.visible import visible
 
 
 def _failure(f: Finding) -> ET.Element:
@@ -44,5 +45,8 @@ def render(result: Result) -> str:
         case = ET.SubElement(suite, "testcase", classname="migsafe", name=path, file=path)
         case.extend(_error(e) for e in errors[path])
         case.extend(_failure(f) for f in findings[path])
+    for element in root.iter():
+        element.text = visible(element.text) if element.text else element.text
+        element.attrib = {k: visible(v) for k, v in element.attrib.items()}
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

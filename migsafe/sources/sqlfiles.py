@@ -206,11 +206,64 @@ def _display(path: Path) -> str:
     return str(path) if outside else rel
 
 
+class Glob(str):
+    """An ``exclude`` pattern that knows the folder it is relative to: the config file's,
+    so that the config means the same files from whatever folder migsafe runs in. A plain
+    ``str`` pattern is relative to the current directory."""
+
+    root: Path
+
+    def __new__(cls, pattern: str, root: Path) -> Glob:
+        glob = super().__new__(cls, pattern)
+        glob.root = root.resolve()
+        return glob
+
+    def __getnewargs__(self) -> tuple[str, Path]:  # type: ignore[override]
+        # Copies and pickles of a Config rebuild the pattern with its folder.
+        return str(self), self.root
+
+
+def _root(pattern: str) -> Path:
+    return pattern.root if isinstance(pattern, Glob) else Path.cwd().resolve()
+
+
+def _below(path: Path, root: Path) -> PurePath:
+    """``path`` relative to ``root`` when below it; absolute otherwise (a relative pattern
+    still matches its end)."""
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
+
+
 def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
+    """Whether an ``exclude`` pattern matches ``path``, read relative to the pattern's folder
+    (see :class:`Glob`), both with symlinks resolved. Patterns match the end of the path,
+    as :meth:`PurePath.match` does: ``legacy/*`` matches ``migrations/legacy/001.sql``."""
     if not patterns:
         return False
-    rel = PurePath(_display(path))
-    return any(rel.match(pat) for pat in patterns)
+    real = path.resolve()
+    relative: dict[Path, PurePath] = {}
+    for pattern in patterns:
+        root = _root(pattern)
+        if root not in relative:
+            relative[root] = _below(real, root)
+        if relative[root].match(pattern):
+            return True
+    return False
+
+
+def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
+    """Whether a file named on the command line is one ``exclude`` leaves out: it matches
+    a pattern, or one of its folders does (as :func:`walk` would skip that folder)."""
+    real = path.resolve()
+    for pattern in patterns:
+        rel = _below(real, _root(pattern))
+        # Folders above the pattern's own are not the config's to exclude.
+        folders = rel.parents[:-1] if not rel.is_absolute() else ()
+        if any(p.match(pattern) for p in (rel, *folders)):
+            return True
+    return False
 
 
 def walk(directory: Path, excluded: Iterable[str] = ()) -> Iterator[Path]:
