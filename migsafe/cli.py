@@ -335,7 +335,9 @@ def lint(
         result = analyse(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
     result = changed_mod.restrict(result, selection)
-    for note in alembic.finish(found, result, strict=strict) if found else []:
+    for note in (
+        alembic.finish(found, result, strict=strict, dialect=settings.dialect) if found else []
+    ):
         click.echo(f"note: {note}", err=True)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}

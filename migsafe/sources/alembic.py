@@ -23,7 +23,7 @@ import ast
 import configparser
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -196,16 +196,26 @@ def split(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return alembic, sql
 
 
-def finish(found: Found, result: Result, *, strict: bool) -> list[str]:
+def finish(found: Found, result: Result, *, strict: bool, dialect: str | None = None) -> list[str]:
     """Fold discovery into a lint result: its input errors, its unanalysed calls (input
     errors under ``strict``, otherwise notes returned for the caller to show), and, for
-    revision files named one by one, only those files' findings."""
+    revision files named one by one, only those files' findings. ``dialect``: the one
+    asked for; revisions are read as PostgreSQL whatever it is, and SQL that does not
+    parse says so."""
     result.errors[:0] = found.errors
     notes = [
         f"{path}: not an Alembic revision (no module-level revision and down_revision); not linted"
         for path in found.skipped
     ]
+    from migsafe.parse.alembic_sql import NOT_POSTGRESQL
+
     for n in found.notes:
+        if dialect in ("mysql", "mariadb") and NOT_POSTGRESQL in n.reason:
+            n = replace(
+                n,
+                reason=f"{n.reason} (migsafe reads Alembic revisions as PostgreSQL only; "
+                f"--dialect {dialect} applies to SQL files)",
+            )
         if strict:
             result.errors.append(InputError(n.path, n.line, n.column, n.message))
         else:
@@ -306,7 +316,7 @@ def _rendered(rev: _Revision, render: bool) -> tuple[reader.Body | None, reader.
     """The revision's two bodies, with what offline rendering could add."""
     out: list[reader.Body | None] = []
     for body in (rev.script.upgrade, rev.script.downgrade):
-        if body is not None and body.unresolved and render:
+        if body is not None and body.renderable and render:
             from migsafe import alembic_render
 
             body = alembic_render.render(rev.path, rev.text, body)
@@ -470,8 +480,6 @@ def _migrations(
 
 
 def _with_ignores(st: Statement, ids: frozenset[str]) -> Statement:
-    from dataclasses import replace
-
     return replace(st, ignores=st.ignores | ids)
 
 
