@@ -237,6 +237,10 @@ def test_online_rendering_in_a_scratch_database_on_the_given_server(
     v = tmp_path / "versions"
     write(v, "a0_base.py", BASE)
     path = write(v, "b1_data.py", DATA_MIGRATION)
+    # Linted offline first: the lint cache then holds a run without the online statements,
+    # which the online run must not reuse.
+    code, doc, _ = lint("--select", "unscoped-data-change", str(v))
+    assert code == 0 and doc["findings"] == []
     code, doc, err = lint(
         "--render-online",
         "--database-url",
