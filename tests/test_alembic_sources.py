@@ -220,3 +220,31 @@ def test_a_named_file_that_is_no_revision_gets_a_note(tmp_path: Path) -> None:
     code, _, err = invoke("lint", str(helper))
     assert code == 0
     assert f"note: {helper}: not an Alembic revision" in err
+
+
+def test_a_named_revision_of_the_project_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook's `--alembic alembic.ini` plus the changed file, and a project
+    folder plus one of its files: the versions folder is reached twice, read once."""
+    v = tmp_path / "alembic" / "versions"
+    write_revision(v, "001", None, 'op.create_table("t", sa.Column("c", sa.Integer()))')
+    write_revision(v, "002", "001", 'op.drop_column("t", "old")')
+    write_revision(v, "003", "002", 'op.alter_column("t", "c", type_=sa.BigInteger())')
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = alembic\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    named = "alembic/versions/003_step.py"
+    code, out, err = invoke("lint", "--format", "json", "--alembic", "alembic.ini", named)
+    assert code == 1, out + err
+    doc = json.loads(out)
+    assert doc["errors"] == []
+    # Only the named file is reported, judged against the int4 column 001 created.
+    assert {f["path"] for f in doc["findings"]} == {named}
+    assert "column-type-rewrite" in {f["rule"] for f in doc["findings"]}
+    code, out, err = invoke("lint", "--format", "json", ".", named)
+    assert code == 1, out + err
+    doc = json.loads(out)
+    assert doc["errors"] == []
+    assert {f["rule"] for f in doc["findings"]} >= {"drop-column", "column-type-rewrite"}

@@ -265,12 +265,13 @@ def discover(
     for f in named:
         if not f.exists():
             raise SourceError(str(f), "no such file or directory")
-        if f.parent not in folders:
-            folders.append(f.parent)
-    if named and not any(p.is_dir() or project_ini(p) for p in paths) and ini is None:
+        folders.append(f.parent)
+    if named and not any(p.is_dir() or project_ini(p) for p in paths):
+        # Files named alone (with --alembic saying where their project is): only they are
+        # reported.
         found.only = {_display(f) for f in named}
     revisions: list[_Revision] = []
-    for folder in folders:
+    for folder in _distinct(folders):
         if not folder.is_dir():
             raise SourceError(_display(folder), "no such folder (from the Alembic config)")
         revisions.extend(_read_folder(folder, tuple(exclude), found))
@@ -300,6 +301,19 @@ def discover(
     for index, (rev, (up, down)) in enumerate(zip(ordered, bodies, strict=True)):
         _migrations(rev, index, found, up, down)
     return found
+
+
+def _distinct(folders: list[Path]) -> list[Path]:
+    """Each folder once, however it was reached: a named file's relative folder and the
+    absolute one an ``alembic.ini`` gives hold the same revisions."""
+    seen: set[Path] = set()
+    out = []
+    for folder in folders:
+        resolved = folder.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            out.append(folder)
+    return out
 
 
 @dataclass(frozen=True)
