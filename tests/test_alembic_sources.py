@@ -248,3 +248,20 @@ def test_a_named_revision_of_the_project_is_read_once(
     doc = json.loads(out)
     assert doc["errors"] == []
     assert {f["rule"] for f in doc["findings"]} >= {"drop-column", "column-type-rewrite"}
+
+
+def test_diff_reports_what_discovery_could_not_read(tmp_path: Path) -> None:
+    """`--diff` exits 2 on a revision with a syntax error as plain lint does, and under
+    --strict on a call left unanalysed; a note alone leaves the exit to the diff."""
+    v = tmp_path / "versions"
+    write_revision(v, "a1", None, "from myapp.sql import S; op.execute(S)")
+    code, out, err = invoke("lint", "--no-cache", "--diff", str(v))
+    assert (code, out) == (0, "")
+    assert "op.execute() not analysed" in err
+    code, _, err = invoke("lint", "--no-cache", "--diff", "--strict", str(v))
+    assert code == 2 and "not fixed: " in err and "op.execute() not analysed" in err
+    broken = write_revision(v, "b1", "a1")
+    broken.write_text(broken.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
+    code, _, err = invoke("lint", "--no-cache", "--diff", str(v))
+    assert code == 2
+    assert f"not fixed: {broken}:17:" in err and "syntax error" in err.lower()
