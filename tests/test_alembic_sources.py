@@ -265,3 +265,16 @@ def test_diff_reports_what_discovery_could_not_read(tmp_path: Path) -> None:
     code, _, err = invoke("lint", "--no-cache", "--diff", str(v))
     assert code == 2
     assert f"not fixed: {broken}:17:" in err and "syntax error" in err.lower()
+
+
+def test_a_named_revision_the_config_excludes_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_revision(tmp_path / "versions", "a1", None)
+    write_revision(tmp_path / "versions", "b1", "a1", 'op.drop_table("t")')
+    (tmp_path / "migsafe.toml").write_text('exclude = ["versions/b1_*"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("lint", "--no-cache", "versions/b1_step.py")
+    assert code == 0
+    assert "note: versions/b1_step.py: excluded by the config (exclude); not linted" in err
+    assert "not an Alembic revision" not in err

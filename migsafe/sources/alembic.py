@@ -72,6 +72,8 @@ class Found:
     # Files named on the command line that are not revision scripts (a helper module in
     # versions/, say): left out, with a note saying so.
     skipped: list[str] = field(default_factory=list)
+    # Revision files named on the command line that the config's ``exclude`` leaves out.
+    excluded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -206,7 +208,7 @@ def finish(found: Found, result: Result, *, strict: bool, dialect: str | None = 
     notes = [
         f"{path}: not an Alembic revision (no module-level revision and down_revision); not linted"
         for path in found.skipped
-    ]
+    ] + [f"{path}: excluded by the config (exclude); not linted" for path in found.excluded]
     from migsafe.parse.alembic_sql import NOT_POSTGRESQL
 
     for n in found.notes:
@@ -277,9 +279,13 @@ def discover(
         revisions.extend(_read_folder(folder, tuple(exclude), found))
     ordered = order(revisions, found)
     read = {rev.display for rev in revisions}
-    found.skipped = sorted(
+    from migsafe.sources.sqlfiles import _excluded
+
+    unread = sorted(
         d for d in found.only or () if d not in read and not any(e.path == d for e in found.errors)
     )
+    found.excluded = [d for d in unread if _excluded(Path(d), tuple(exclude))]
+    found.skipped = [d for d in unread if d not in found.excluded]
     if found.only is not None:
         # Revisions after the last one named cannot change what it is linted against.
         named_at = [i for i, rev in enumerate(ordered) if rev.display in found.only]
