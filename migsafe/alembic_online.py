@@ -37,11 +37,16 @@ def render_online(
     announce: Callable[[str], None],
 ) -> None:
     """Render, in place, each upgrade and downgrade that needs a connection; the
-    revisions (path, text, upgrade, downgrade) come in dependency order."""
+    revisions (path, text, upgrade, downgrade) come in dependency order. Online rendering
+    was asked for: no scratch database to do it in is a :class:`SourceError` naming the
+    first revision that needed one."""
     from migsafe.db import DatabaseError
     from migsafe.db.ephemeral import scratch_database
+    from migsafe.sources import SourceError
+    from migsafe.sources.sqlfiles import _display
 
-    waiting = [b for _, _, *pair in revisions for b in pair if b and needs_connection(b)]
+    first = next(path for path, _, *pair in revisions for b in pair if b and needs_connection(b))
+    why = "needs a live connection (op.get_bind()) to be rendered, and --render-online"
     try:
         with scratch_database(
             database_url, lambda m: announce(m.replace("trace: ", "rendering online on ", 1))
@@ -55,14 +60,14 @@ def render_online(
                 if down is not None and needs_connection(down):
                     _live(path, text, down, scratch.dsn, problems, keep=False)
     except DatabaseError as exc:
-        for body in waiting:
-            _update(body, explain(body, f"no scratch database to render it in: {exc}"))
+        message = " ".join(str(exc).split())
+        raise SourceError(
+            _display(first), f"{why} could not get a scratch database ({message})"
+        ) from None
     except ImportError as exc:
-        for body in waiting:
-            _update(
-                body,
-                explain(body, f"rendering online needs pip install 'migsafe[alembic,db]' ({exc})"),
-            )
+        raise SourceError(
+            _display(first), f"{why} needs pip install 'migsafe[alembic,db]' ({exc})"
+        ) from None
 
 
 def _update(body: Body, new: Body) -> None:

@@ -104,7 +104,7 @@ def render(path: Path, text: str, body: Body, dialect: str = "postgresql") -> Bo
 def explain(body: Body, why: str) -> Body:
     """``body`` with ``why`` added to the reason of each call still unresolved."""
     items = [
-        replace(i, reason=f"{i.reason}; {why}") if isinstance(i, Unresolved) else i
+        replace(i, reason=f"{i.reason}; {why}") if isinstance(i, Unresolved) and not i.final else i
         for i in body.items
     ]
     return Body(body.name, body.params, items, body.rendered)
@@ -230,6 +230,9 @@ def merge(
     for item in body.items:
         if not isinstance(item, Unresolved):
             items.append((item[0].span.line if item else 0, item))
+            continue
+        if item.final:
+            items.append((item.span.line, item))
             continue
         first, last = item.span.line, item.span.end_line
         sqls = [sql for line, sql in emitted if first <= line <= last]

@@ -3,8 +3,9 @@ or an editor re-linting an unchanged tree only re-reads the files.
 
 A migration's findings depend on every migration before it (the schema they leave), so the
 unit cached is one whole lint run: the key hashes, in order, each migration's text and how
-its tool runs it, together with migsafe's version (and its source files' sizes and times,
-so a development checkout never reads results of older code), the rule settings and the
+its tool runs it (for an Alembic revision, also the statements it was read or rendered
+into), together with migsafe's version (and its source files' sizes and times, so a
+development checkout never reads results of older code), the rule settings and the
 target PostgreSQL version. Any change to any of them is a miss and a full lint.
 
 The entry is a pickle of the run's statements, findings and errors, with each migration
@@ -72,7 +73,17 @@ def key(migrations: Sequence[Migration], settings: Settings) -> str:
             f"\0{m.display}\0{m.direction}\0{m.layout}\0{m.in_transaction}\0{m.single_query}\0".encode()
         )
         digest.update(hashlib.sha256(m.text.encode("utf-8", "surrogatepass")).digest())
+        if m.prepared is not None:
+            digest.update(b"\0prepared\0")
+            digest.update(hashlib.sha256(_prepared(m).encode("utf-8", "surrogatepass")).digest())
     return digest.hexdigest()
+
+
+def _prepared(m: Migration) -> str:
+    """The statements an Alembic revision was read or rendered into, written the same way
+    on every run: they also depend on what its text does not hold (helper modules it
+    imports, whether its application is importable, ``--render-online``)."""
+    return repr([(st.sql, st.span, st.ops, sorted(st.ignores)) for st in m.prepared or ()])
 
 
 def _pack(result: Result, migrations: Sequence[Migration]) -> dict[str, Any]:

@@ -323,7 +323,12 @@ def lint(
             click.echo("".join(f.diff() for f in outcome.files), nl=False)
             result = outcome.result
             result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
-            errors = changed_mod.restrict(result, selection).errors
+            result = changed_mod.restrict(result, selection)
+            # Alembic's discovery errors (and, under --strict, its unanalysed calls) too.
+            if found is not None:
+                for note in alembic.finish(found, result, strict=strict, dialect=settings.dialect):
+                    click.echo(f"note: {note}", err=True)
+            errors = result.errors
             for err in errors:
                 click.echo(f"migsafe: not fixed: {err}", err=True)
             sys.exit(EXIT_INPUT if errors else EXIT_FINDINGS if outcome.files else 0)
@@ -338,7 +343,9 @@ def lint(
         result = analyse(migrations)
     result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
     result = changed_mod.restrict(result, selection)
-    for note in alembic.finish(found, result, strict=strict) if found else []:
+    for note in (
+        alembic.finish(found, result, strict=strict, dialect=settings.dialect) if found else []
+    ):
         click.echo(f"note: {note}", err=True)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}

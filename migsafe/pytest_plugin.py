@@ -5,8 +5,9 @@ the same run.
 Off unless ``--migsafe`` is given or ``migsafe = true`` is set in the ini options. Then
 every collected revision script and ``.sql`` file becomes an item; ``migsafe_paths`` (ini)
 adds migration folders to what pytest collects. Each folder is linted once, in its tool's
-order, so a revision is judged against the schema its history built; the item reports
-only its own file. Settings come from migsafe's own config (``migsafe.toml`` or
+order and with the context ``migsafe lint FILE`` gives the file, so a migration is judged
+against the schema its history built; the item reports only its own file. Settings
+(dialect and server version too) come from migsafe's own config (``migsafe.toml`` or
 ``[tool.migsafe]``); ``migsafe_fail_on`` (``error`` or ``warning``) sets which findings
 fail an item.
 """
@@ -119,10 +120,17 @@ class MigrationItem(pytest.Item):
             raise MigsafeFindings("\n".join([report, *notes]))
 
     def _linted(self) -> _Linted:
+        """The lint of what the file is judged with, as ``migsafe lint FILE`` judges it: a
+        revision with its versions folder, a SQL file with the ordered folder its tool
+        reads it from (a diesel ``up.sql`` with every migration beside its own folder), a
+        lone script alone. Linted once for all of that folder's items."""
+        from migsafe.changed import migrations_folder
+
         cache = self.config.stash[_CACHE]
-        key = (self.kind, self.path.parent)
+        where = self.path.parent if self.kind == "alembic" else migrations_folder(self.path)
+        key = (self.kind, where or self.path)
         if key not in cache:
-            cache[key] = _lint_folder(self.kind, self.path.parent)
+            cache[key] = _lint(self.kind, key[1])
         return cache[key]
 
     def repr_failure(
@@ -138,8 +146,10 @@ class MigrationItem(pytest.Item):
         return self.path, None, f"migsafe: {self.path.name}"
 
 
-def _lint_folder(kind: str, folder: Path) -> _Linted:
+def _lint(kind: str, where: Path) -> _Linted:
+    """Lint ``where``: a folder of migrations in its tool's order, or one SQL file."""
     from migsafe import config as config_mod
+    from migsafe import dialects
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.rules import all_rules
@@ -150,7 +160,9 @@ def _lint_folder(kind: str, folder: Path) -> _Linted:
     except config_mod.ConfigError as exc:
         raise pytest.UsageError(f"migsafe: {exc}") from None
     settings = Settings(
-        pg_version=cfg.pg_version,
+        dialect=cfg.dialect,
+        server_version=cfg.server_version,
+        pg_version=dialects.pg_version_of(cfg.server_version) or cfg.pg_version,
         select=cfg.select,
         ignore=cfg.ignore,
         severity=cfg.severity,
@@ -162,7 +174,7 @@ def _lint_folder(kind: str, folder: Path) -> _Linted:
         from migsafe.sources import alembic
 
         try:
-            found = alembic.discover(paths=[folder], exclude=cfg.exclude)
+            found = alembic.discover(paths=[where], exclude=cfg.exclude)
         except SourceError as exc:
             raise MigsafeFindings(str(exc)) from None
         migrations = found.migrations
@@ -172,7 +184,7 @@ def _lint_folder(kind: str, folder: Path) -> _Linted:
         from migsafe.sources.sqlfiles import discover
 
         unreadable: list[SourceError] = []
-        migrations = discover([folder], cfg.exclude, unreadable)
+        migrations = discover([where], cfg.exclude, unreadable)
         errors = [InputError(e.path, None, None, e.message) for e in unreadable]
     result = Analyzer(settings).run(migrations)
     result.errors[:0] = errors

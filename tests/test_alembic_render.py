@@ -237,6 +237,10 @@ def test_online_rendering_in_a_scratch_database_on_the_given_server(
     v = tmp_path / "versions"
     write(v, "a0_base.py", BASE)
     path = write(v, "b1_data.py", DATA_MIGRATION)
+    # Linted offline first: the lint cache then holds a run without the online statements,
+    # which the online run must not reuse.
+    code, doc, _ = lint("--select", "unscoped-data-change", str(v))
+    assert code == 0 and doc["findings"] == []
     code, doc, err = lint(
         "--render-online",
         "--database-url",
@@ -282,3 +286,27 @@ def test_database_url_alone_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--database-url is for --render-online" in result.stderr
+
+
+def test_online_rendering_without_a_scratch_database_is_an_error(tmp_path: Path) -> None:
+    """--render-online was asked for: a server that does not answer is an input error
+    naming the revision that needed it, not a note and exit 0."""
+    pytest.importorskip("psycopg", reason="rendering online needs psycopg")
+    write(tmp_path / "versions", "a0_base.py", BASE)
+    path = write(tmp_path / "versions", "b1_data.py", DATA_MIGRATION)
+    result = CliRunner().invoke(
+        main,
+        [
+            "lint",
+            "--no-cache",
+            "--render-online",
+            "--database-url",
+            "postgresql://postgres@127.0.0.1:1/postgres",
+            str(tmp_path / "versions"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"migsafe: error: {path}: needs a live connection")
+    assert "could not get a scratch database" in result.stderr
+    assert "127.0.0.1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

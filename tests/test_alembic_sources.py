@@ -220,3 +220,61 @@ def test_a_named_file_that_is_no_revision_gets_a_note(tmp_path: Path) -> None:
     code, _, err = invoke("lint", str(helper))
     assert code == 0
     assert f"note: {helper}: not an Alembic revision" in err
+
+
+def test_a_named_revision_of_the_project_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook's `--alembic alembic.ini` plus the changed file, and a project
+    folder plus one of its files: the versions folder is reached twice, read once."""
+    v = tmp_path / "alembic" / "versions"
+    write_revision(v, "001", None, 'op.create_table("t", sa.Column("c", sa.Integer()))')
+    write_revision(v, "002", "001", 'op.drop_column("t", "old")')
+    write_revision(v, "003", "002", 'op.alter_column("t", "c", type_=sa.BigInteger())')
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = alembic\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    named = "alembic/versions/003_step.py"
+    code, out, err = invoke("lint", "--format", "json", "--alembic", "alembic.ini", named)
+    assert code == 1, out + err
+    doc = json.loads(out)
+    assert doc["errors"] == []
+    # Only the named file is reported, judged against the int4 column 001 created.
+    assert {f["path"] for f in doc["findings"]} == {named}
+    assert "column-type-rewrite" in {f["rule"] for f in doc["findings"]}
+    code, out, err = invoke("lint", "--format", "json", ".", named)
+    assert code == 1, out + err
+    doc = json.loads(out)
+    assert doc["errors"] == []
+    assert {f["rule"] for f in doc["findings"]} >= {"drop-column", "column-type-rewrite"}
+
+
+def test_diff_reports_what_discovery_could_not_read(tmp_path: Path) -> None:
+    """`--diff` exits 2 on a revision with a syntax error as plain lint does, and under
+    --strict on a call left unanalysed; a note alone leaves the exit to the diff."""
+    v = tmp_path / "versions"
+    write_revision(v, "a1", None, "from myapp.sql import S; op.execute(S)")
+    code, out, err = invoke("lint", "--no-cache", "--diff", str(v))
+    assert (code, out) == (0, "")
+    assert "op.execute() not analysed" in err
+    code, _, err = invoke("lint", "--no-cache", "--diff", "--strict", str(v))
+    assert code == 2 and "not fixed: " in err and "op.execute() not analysed" in err
+    broken = write_revision(v, "b1", "a1")
+    broken.write_text(broken.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
+    code, _, err = invoke("lint", "--no-cache", "--diff", str(v))
+    assert code == 2
+    assert f"not fixed: {broken}:17:" in err and "syntax error" in err.lower()
+
+
+def test_a_named_revision_the_config_excludes_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_revision(tmp_path / "versions", "a1", None)
+    write_revision(tmp_path / "versions", "b1", "a1", 'op.drop_table("t")')
+    (tmp_path / "migsafe.toml").write_text('exclude = ["versions/b1_*"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("lint", "--no-cache", "versions/b1_step.py")
+    assert code == 0
+    assert "note: versions/b1_step.py: excluded by the config (exclude); not linted" in err
+    assert "not an Alembic revision" not in err

@@ -348,3 +348,63 @@ def test_calls_in_nested_functions_and_lambdas_are_never_dropped() -> None:
     assert [u.call for u in script.upgrade.unresolved] == ["op.drop_column", "op.drop_column"]
     read = [o for st in script.upgrade.statements() for o in st.ops]
     assert [type(o).__name__ for o in read] == ["DropTable"]
+
+
+@pytest.mark.parametrize(
+    ("call", "reason"),
+    [
+        ('op.execute("ALTER TABLE t MODIFY a varchar(5)")', 'syntax error at or near "MODIFY"'),
+        ('op.execute("CREATE TABLE (")', 'syntax error at or near "("'),
+        ('op.execute(op.inline_literal("x"))', 'syntax error at or near "x"'),
+        ('op.create_index("i", "t", [sa.text("lower(")])', "syntax error at end of input"),
+        (
+            'op.add_column("t", sa.Column("c", sa.Integer(), server_default=sa.text("foo(")))',
+            "syntax error at end of input",
+        ),
+    ],
+)
+def test_sql_that_does_not_parse_is_a_note_on_its_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, reason: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = revision(
+        Path("versions"),
+        "a1",
+        None,
+        f"""
+        def upgrade():
+            {call}
+            op.drop_table("gone")
+        """,
+    )
+    at = line_of(path, call)
+    code, doc, stderr = lint("--no-cache", "versions")
+    # The call is a note; the rest of the revision is still linted.
+    assert code == 1 and ("drop-table", at + 1, 5) in findings(doc)
+    assert f"versions/a1_x.py:{at}:5: " in stderr and "does not parse as PostgreSQL" in stderr
+    assert reason in stderr and "Traceback" not in stderr
+    code, doc, _ = lint("--no-cache", "--strict", "versions")
+    assert code == 2
+    errors = [(e["line"], e["message"]) for e in doc["errors"]]  # type: ignore[attr-defined]
+    assert len(errors) == 1 and errors[0][0] == at and reason in errors[0][1]
+
+
+def test_sql_read_as_postgresql_says_so_under_another_dialect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    revision(
+        Path("versions"),
+        "a1",
+        None,
+        """
+        def upgrade():
+            op.execute("ALTER TABLE t MODIFY a varchar(5)")
+        """,
+    )
+    _, _, stderr = lint("--no-cache", "--dialect", "mysql", "versions")
+    assert "reads Alembic revisions as PostgreSQL only; --dialect mysql applies to SQL files" in (
+        stderr
+    )
+    _, _, stderr = lint("--no-cache", "versions")
+    assert "PostgreSQL only" not in stderr and "MODIFY" in stderr

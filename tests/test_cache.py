@@ -5,6 +5,8 @@ code is a miss; a damaged entry is a miss, not an error."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,65 @@ def test_the_cache_lives_beside_the_config(project: Path) -> None:
         os.chdir(old)
     assert result.exit_code == 1
     assert entries(project) and not (sub / ".migsafe_cache").exists()
+
+
+REVISIONS = {
+    "a1_users.py": """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(50))
+    )
+""",
+    "b2_name.py": """\
+import sqlalchemy as sa
+from alembic import op
+
+from sizes import NAME
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    op.alter_column("users", "name", type_=sa.String(NAME))
+""",
+}
+
+
+def test_an_alembic_revision_is_keyed_by_what_it_was_rendered_into(tmp_path: Path) -> None:
+    """The revision's text stays the same while the helper module it imports changes what
+    it does: the next run is a miss with the new finding."""
+    pytest.importorskip("alembic", reason="rendering needs Alembic")
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for name, text in REVISIONS.items():
+        (versions / name).write_text(text, encoding="utf-8")
+    sizes = tmp_path / "sizes.py"
+
+    def run() -> str:
+        # A process per run, as a hook or an editor runs migsafe: a module the revision
+        # imported stays imported within one process.
+        done = subprocess.run(
+            [sys.executable, "-m", "migsafe", "lint", "--format", "json", "versions"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout
+
+    sizes.write_text("NAME = 100\n", encoding="utf-8")
+    assert "column-type-narrowing" not in run()
+    sizes.write_text("NAME = 10\n", encoding="utf-8")
+    assert "column-type-narrowing" in (last := run())
+    assert len(entries(tmp_path)) == 2
+    # Read the same way in a new process: a hit.
+    assert run() == last and len(entries(tmp_path)) == 2

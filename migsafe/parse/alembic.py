@@ -30,6 +30,7 @@ from migsafe.ops import Span, Statement
 from migsafe.parse.alembic_sql import (
     KNOWN,
     NOT_OPS,
+    NOT_POSTGRESQL,
     OTHER_REASONS,
     RENDER,
     Args,
@@ -56,6 +57,9 @@ class Unresolved:
     span: Span
     call: str
     reason: str
+    # Rendering by execution cannot read it either: the SQL written in the script does not
+    # parse, and running the script would send the same text.
+    final: bool = False
 
 
 @dataclass
@@ -72,6 +76,11 @@ class Body:
     @property
     def unresolved(self) -> list[Unresolved]:
         return [i for i in self.items if isinstance(i, Unresolved)]
+
+    @property
+    def renderable(self) -> bool:
+        """Some call is left that running the revision might render."""
+        return any(not u.final for u in self.unresolved)
 
     def statements(self) -> list[Statement]:
         return [st for i in self.items if not isinstance(i, Unresolved) for st in i]
@@ -421,14 +430,13 @@ class _Walk:
             if batch is not None and isinstance(batch[0], _BatchUnknown):
                 raise Unreadable(f"the batch_alter_table table: {batch[0].reason}")
             args = Args(node, self.value, self.in_place, batch)
-            statements = render(args)
+            ignores = self._ignores(node)
+            made: list[Statement] = []
+            for item in render(args):
+                made.extend(self._finish(item, node, ignores))
         except Unreadable as exc:
-            self.out.items.append(Unresolved(span, label, exc.reason))
+            self.out.items.append(Unresolved(span, label, exc.reason, exc.final))
             return
-        ignores = self._ignores(node)
-        made: list[Statement] = []
-        for item in statements:
-            made.extend(self._finish(item, node, ignores))
         self.out.items.append(made)
 
     def in_place(self, node: ast.expr | None, value: str) -> InPlace | None:
@@ -447,14 +455,16 @@ class _Walk:
                 parsed = parse(item.text)
             except SqlSyntaxError as exc:
                 raise Unreadable(
-                    f"the SQL does not parse: {exc.message} (line {exc.line}, column {exc.column})"
+                    f"the SQL {NOT_POSTGRESQL}: {exc.message} "
+                    f"(line {exc.line}, column {exc.column})",
+                    final=True,
                 ) from None
             return [dataclasses.replace(st, ignores=ignores) for st in parsed]
         sql = item.text
         try:
             parsed = parse(sql)
         except SqlSyntaxError as exc:
-            raise Unreadable(f"rendered SQL does not parse: {exc.message}: {sql}") from None
+            raise Unreadable(f"its SQL {NOT_POSTGRESQL}: {exc.message}: {sql}") from None
         call = self.r.span(node)
         marks = sorted(item.marks, key=lambda m: m[1] - m[0])
         spans = {id(n): self.r.span(n) for _, _, n in marks}

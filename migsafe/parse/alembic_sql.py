@@ -19,12 +19,19 @@ from typing import Any
 # -- values -------------------------------------------------------------------------------------
 
 
-class Unreadable(Exception):
-    """An expression the reader cannot evaluate without running the script."""
+# In the reason of a call whose SQL (written in the script, or rendered from it) pglast
+# rejects: Alembic revisions are read as PostgreSQL, whatever dialect was asked for.
+NOT_POSTGRESQL = "does not parse as PostgreSQL"
 
-    def __init__(self, reason: str) -> None:
+
+class Unreadable(Exception):
+    """An expression the reader cannot evaluate without running the script. ``final``:
+    running it cannot help either (the script's own SQL does not parse)."""
+
+    def __init__(self, reason: str, *, final: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.final = final
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import ast
 import configparser
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,8 @@ class Found:
     # Files named on the command line that are not revision scripts (a helper module in
     # versions/, say): left out, with a note saying so.
     skipped: list[str] = field(default_factory=list)
+    # Revision files named on the command line that the config's ``exclude`` leaves out.
+    excluded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -196,16 +198,26 @@ def split(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return alembic, sql
 
 
-def finish(found: Found, result: Result, *, strict: bool) -> list[str]:
+def finish(found: Found, result: Result, *, strict: bool, dialect: str | None = None) -> list[str]:
     """Fold discovery into a lint result: its input errors, its unanalysed calls (input
     errors under ``strict``, otherwise notes returned for the caller to show), and, for
-    revision files named one by one, only those files' findings."""
+    revision files named one by one, only those files' findings. ``dialect``: the one
+    asked for; revisions are read as PostgreSQL whatever it is, and SQL that does not
+    parse says so."""
     result.errors[:0] = found.errors
     notes = [
         f"{path}: not an Alembic revision (no module-level revision and down_revision); not linted"
         for path in found.skipped
-    ]
+    ] + [f"{path}: excluded by the config (exclude); not linted" for path in found.excluded]
+    from migsafe.parse.alembic_sql import NOT_POSTGRESQL
+
     for n in found.notes:
+        if dialect in ("mysql", "mariadb") and NOT_POSTGRESQL in n.reason:
+            n = replace(
+                n,
+                reason=f"{n.reason} (migsafe reads Alembic revisions as PostgreSQL only; "
+                f"--dialect {dialect} applies to SQL files)",
+            )
         if strict:
             result.errors.append(InputError(n.path, n.line, n.column, n.message))
         else:
@@ -255,20 +267,25 @@ def discover(
     for f in named:
         if not f.exists():
             raise SourceError(str(f), "no such file or directory")
-        if f.parent not in folders:
-            folders.append(f.parent)
-    if named and not any(p.is_dir() or project_ini(p) for p in paths) and ini is None:
+        folders.append(f.parent)
+    if named and not any(p.is_dir() or project_ini(p) for p in paths):
+        # Files named alone (with --alembic saying where their project is): only they are
+        # reported.
         found.only = {_display(f) for f in named}
     revisions: list[_Revision] = []
-    for folder in folders:
+    for folder in _distinct(folders):
         if not folder.is_dir():
             raise SourceError(_display(folder), "no such folder (from the Alembic config)")
         revisions.extend(_read_folder(folder, tuple(exclude), found))
     ordered = order(revisions, found)
     read = {rev.display for rev in revisions}
-    found.skipped = sorted(
+    from migsafe.sources.sqlfiles import _excluded
+
+    unread = sorted(
         d for d in found.only or () if d not in read and not any(e.path == d for e in found.errors)
     )
+    found.excluded = [d for d in unread if _excluded(Path(d), tuple(exclude))]
+    found.skipped = [d for d in unread if d not in found.excluded]
     if found.only is not None:
         # Revisions after the last one named cannot change what it is linted against.
         named_at = [i for i, rev in enumerate(ordered) if rev.display in found.only]
@@ -292,6 +309,19 @@ def discover(
     return found
 
 
+def _distinct(folders: list[Path]) -> list[Path]:
+    """Each folder once, however it was reached: a named file's relative folder and the
+    absolute one an ``alembic.ini`` gives hold the same revisions."""
+    seen: set[Path] = set()
+    out = []
+    for folder in folders:
+        resolved = folder.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            out.append(folder)
+    return out
+
+
 @dataclass(frozen=True)
 class Online:
     """Render revisions that need a live connection in a scratch database: made on the
@@ -306,7 +336,7 @@ def _rendered(rev: _Revision, render: bool) -> tuple[reader.Body | None, reader.
     """The revision's two bodies, with what offline rendering could add."""
     out: list[reader.Body | None] = []
     for body in (rev.script.upgrade, rev.script.downgrade):
-        if body is not None and body.unresolved and render:
+        if body is not None and body.renderable and render:
             from migsafe import alembic_render
 
             body = alembic_render.render(rev.path, rev.text, body)
@@ -470,8 +500,6 @@ def _migrations(
 
 
 def _with_ignores(st: Statement, ids: frozenset[str]) -> Statement:
-    from dataclasses import replace
-
     return replace(st, ignores=st.ignores | ids)
 
 
