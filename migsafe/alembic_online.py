@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from migsafe import ops
+from migsafe import install_hint, ops
 from migsafe.alembic_render import (
     arguments,
     brief,
@@ -66,7 +66,7 @@ def render_online(
         ) from None
     except ImportError as exc:
         raise SourceError(
-            _display(first), f"{why} needs pip install 'migsafe[alembic,db]' ({exc})"
+            _display(first), f"{why} needs {install_hint('alembic,db')} ({exc})"
         ) from None
 
 
@@ -97,7 +97,7 @@ def _live(path: Path, text: str, body: Body, dsn: str, problems: list[str], *, k
         from alembic.migration import MigrationContext
         from alembic.operations import Operations
     except ImportError:
-        _update(body, explain(body, "rendering it needs pip install 'migsafe[alembic,db]'"))
+        _update(body, explain(body, f"rendering it needs {install_hint('alembic,db')}"))
         return
     function = function_of(path, text, body)
     if isinstance(function, str):

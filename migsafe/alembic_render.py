@@ -7,7 +7,7 @@ This only works where the revision's imports succeed in the current environment 
 application installed). A revision that needs a live connection (``op.get_bind()``) cannot
 be rendered offline; its calls stay unresolved with that reason (for
 :mod:`migsafe.alembic_online`, when asked), as does anything that fails. Alembic and
-SQLAlchemy are imported here only (``pip install 'migsafe[alembic]'``).
+SQLAlchemy are imported here only (the ``alembic`` extra).
 
 quay-style revisions, ``upgrade(op, tables, tester)``, get ``tables.<name>`` as a
 lightweight table with the columns the script names, and a ``tester`` that does nothing.
@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from migsafe import install_hint
 from migsafe.ops import Span, Statement
 from migsafe.parse.alembic import Body, Unresolved, call_ignores, respan
 from migsafe.parse.text import source_text
@@ -69,7 +70,7 @@ def render(path: Path, text: str, body: Body, dialect: str = "postgresql") -> Bo
         from alembic.migration import MigrationContext
         from alembic.operations import Operations
     except ImportError:
-        return explain(body, "rendering it needs Alembic: pip install 'migsafe[alembic]'")
+        return explain(body, f"rendering it needs Alembic: {install_hint('alembic')}")
     function = function_of(path, text, body)
     if isinstance(function, str):
         return explain(body, function)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from migsafe.cli import main
 from migsafe.sources import alembic as source
 
-pytest.importorskip("alembic", reason="rendering needs Alembic (pip install 'migsafe[alembic]')")
+pytest.importorskip("alembic", reason="rendering needs Alembic (migsafe's alembic extra)")
 
 
 def write(folder: Path, name: str, text: str) -> Path:
