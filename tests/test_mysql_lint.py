@@ -276,3 +276,14 @@ def test_incomplete_statements_are_syntax_errors_at_their_end(
     (error,) = doc["errors"]
     assert (error["line"], error["column"]) == (line, column)
     assert error["message"].startswith("syntax error: incomplete statement")
+
+
+def test_column_type_narrowing_points_at_the_type_on_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "mysql/001.sql", "CREATE TABLE t (id INT, name VARCHAR(100) NOT NULL);\n")
+    write(
+        tmp_path, "mysql/002.sql", "-- shorter\n\nALTER TABLE t MODIFY name VARCHAR(20) NOT NULL;\n"
+    )
+    _, doc = lint_json("--no-cache", str(tmp_path / "mysql"))
+    (narrowing,) = [f for f in doc["findings"] if f["rule"] == "column-type-narrowing"]
+    assert (narrowing["line"], narrowing["column"], narrowing["end_column"]) == (3, 27, 38)
+    assert "from varchar(100) to varchar(20)" in narrowing["message"]

@@ -786,7 +786,8 @@ class _Reader:
         if len(cols) != len(ranges) or not all(isinstance(c, exp.ColumnDef) for c in cols):
             return [self.column(lo, hi) for lo, hi in ranges]
         return [
-            _column(cd, self.span_of(lo, hi)) for cd, (lo, hi) in zip(cols, ranges, strict=True)
+            _column(cd, self.span_of(lo, hi), self.type_span(lo, hi))
+            for cd, (lo, hi) in zip(cols, ranges, strict=True)
         ]
 
     def column(self, lo: int, hi: int) -> ops.Column | None:
@@ -803,9 +804,30 @@ class _Reader:
         cols = schema.expressions if isinstance(schema, exp.Schema) else []
         if len(cols) != 1 or not isinstance(cols[0], exp.ColumnDef):
             return None
-        cd = cols[0]
-        span = self.span_of(lo, hi)
-        return _column(cd, span)
+        return _column(cols[0], self.span_of(lo, hi), self.type_span(lo, hi))
+
+    def type_span(self, lo: int, hi: int) -> ops.Span:
+        """Where the type of the column definition from token ``lo`` to ``hi`` is written:
+        its words (``DOUBLE PRECISION``, ``NATIONAL CHAR``), its parenthesised arguments and
+        ``UNSIGNED``/``ZEROFILL``, up to the first attribute (``NOT NULL``, ``CHARACTER
+        SET``)."""
+        first = lo + 1  # after the column's name
+        if first >= hi:
+            return self.span_of(lo, hi)
+        end = first + 1
+        while end < hi and self._type_word(end):
+            end += 1
+        if end < hi and self.tokens[end].text == "(":
+            end = min(self.parens(end), hi)
+        while end < hi and self.words(end, end + 1)[0] in ("UNSIGNED", "SIGNED", "ZEROFILL"):
+            end += 1
+        return self.span_of(first, end)
+
+    def _type_word(self, i: int) -> bool:
+        word = self.words(i, i + 1)[0]
+        if word == "CHARACTER":  # NATIONAL CHARACTER, not CHARACTER SET
+            return self.words(i + 1, i + 2) != ["SET"]
+        return word in ("PRECISION", "VARYING", "VARCHAR", "CHAR")
 
     # -- ALTER TABLE ----------------------------------------------------------------------------
 
@@ -1013,7 +1035,7 @@ def _default(sql: str) -> ops.Default:
     return ops.Default(sql=sql.strip(), volatile=volatile)
 
 
-def _column(cd: Any, span: ops.Span) -> ops.Column:
+def _column(cd: Any, span: ops.Span, type_span: ops.Span = ops.NO_SPAN) -> ops.Column:
     from sqlglot import exp
 
     kind = cd.args.get("kind")
@@ -1059,7 +1081,12 @@ def _column(cd: Any, span: ops.Span) -> ops.Column:
     return ops.Column(
         name=cd.name,
         type=ops.TypeRef(
-            name, tuple(mods), charset=charset, collation=collation, values=tuple(values)
+            name,
+            tuple(mods),
+            span=type_span,
+            charset=charset,
+            collation=collation,
+            values=tuple(values),
         ),
         not_null=not_null,
         default=default,
