@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migsafe import declarations, dialects, locks, ops
@@ -48,6 +49,9 @@ class Settings:
     # (see migsafe.dialects). server_version is the MySQL/MariaDB one ("mariadb-10.11").
     dialect: str | None = None
     server_version: str | None = None
+    # The project's folder, inside which folder names decide the dialect; None: the
+    # config file's folder, else the current one (see migsafe.dialects).
+    root: Path | None = None
 
 
 @dataclass
@@ -224,6 +228,14 @@ class Analyzer:
         self._entered = 0
         self._derived: dict[str, Contract] = {}
 
+    @cached_property
+    def root(self) -> Path:
+        return self.settings.root if self.settings.root is not None else dialects.project_root()
+
+    def dialect_of(self, migration: Migration) -> str:
+        s = self.settings
+        return dialects.of(migration, s.dialect, s.server_version, self.root)
+
     def severity(self, r: Rule) -> Severity:
         return self.settings.severity.get(r.id) or r.severity
 
@@ -232,7 +244,7 @@ class Analyzer:
         for migration in migrations:
             if migration.display not in result.files:
                 result.files.append(migration.display)
-            dialect = dialects.of(migration, self.settings.dialect, self.settings.server_version)
+            dialect = self.dialect_of(migration)
             try:
                 if migration.prepared is not None or dialect == "postgresql":
                     statements = migration.statements()
@@ -460,7 +472,5 @@ class Analyzer:
 
 def lint_text(sql: str, settings: Settings | None = None, path: str = "<sql>") -> Result:
     """Lint one piece of SQL as a single migration: the library's smallest entry point."""
-    from pathlib import Path
-
     migration = Migration(path=Path(path), display=path, text=sql)
     return Analyzer(settings or Settings()).run([migration])
