@@ -3,7 +3,8 @@
 For each migration, in order: parse once, compute each statement's effect from the lock
 model against the schema as it stands, hand every op to every enabled rule with a
 :class:`Context`, then apply the op to the schema. Down migrations are linted against the
-schema their up left, and their changes are not carried forward.
+schema their up left, and their changes are not carried forward. Each tool's migrations in
+each dialect build a schema of their own (:class:`Lineage`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migsafe import declarations, dialects, locks, ops
@@ -48,6 +50,9 @@ class Settings:
     # (see migsafe.dialects). server_version is the MySQL/MariaDB one ("mariadb-10.11").
     dialect: str | None = None
     server_version: str | None = None
+    # The project's folder, inside which folder names decide the dialect; None: the
+    # config file's folder, else the current one (see migsafe.dialects).
+    root: Path | None = None
 
 
 @dataclass
@@ -203,6 +208,18 @@ def _transaction_groups(
     return groups, explicit
 
 
+@dataclass
+class Lineage:
+    """The simulated database one line of migrations builds: the schema they leave, and the
+    release bookkeeping taken from it."""
+
+    schema: Schema = field(default_factory=Schema)
+    # The schema at each release's last migration, taken when the next release starts.
+    release_ends: dict[str, Schema] = field(default_factory=dict)
+    entered: int = 0
+    derived: dict[str, Contract] = field(default_factory=dict)
+
+
 class Analyzer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -218,11 +235,32 @@ class Analyzer:
             if chosen and r.id not in settings.ignore and settings.severity.get(r.id, r.severity):
                 enabled.append(r)
         self.rules = enabled
-        self.schema = Schema()
-        # The schema at each release's last migration, taken when the next release starts.
-        self._release_ends: dict[str, Schema] = {}
-        self._entered = 0
-        self._derived: dict[str, Contract] = {}
+        self._lineages: dict[tuple[str, str], Lineage] = {}
+        self._lineage = Lineage()
+
+    @property
+    def schema(self) -> Schema:
+        """The schema the migration being linted runs against: its lineage's."""
+        return self._lineage.schema
+
+    @schema.setter
+    def schema(self, value: Schema) -> None:
+        self._lineage.schema = value
+
+    def lineage(self, migration: Migration, dialect: str) -> Lineage:
+        """The simulated database of the migration: one per tool and dialect, so an Alembic
+        versions folder beside SQL files, or a project's mysql/ and postgresql/ folders,
+        never see each other's tables."""
+        source = "alembic" if migration.path.suffix == ".py" else "sql"
+        return self._lineages.setdefault((source, dialect), Lineage())
+
+    @cached_property
+    def root(self) -> Path:
+        return self.settings.root if self.settings.root is not None else dialects.project_root()
+
+    def dialect_of(self, migration: Migration) -> str:
+        s = self.settings
+        return dialects.of(migration, s.dialect, s.server_version, self.root)
 
     def severity(self, r: Rule) -> Severity:
         return self.settings.severity.get(r.id) or r.severity
@@ -232,7 +270,8 @@ class Analyzer:
         for migration in migrations:
             if migration.display not in result.files:
                 result.files.append(migration.display)
-            dialect = dialects.of(migration, self.settings.dialect, self.settings.server_version)
+            dialect = self.dialect_of(migration)
+            self._lineage = self.lineage(migration, dialect)
             try:
                 if migration.prepared is not None or dialect == "postgresql":
                     statements = migration.statements()
@@ -280,22 +319,23 @@ class Analyzer:
         if layout is None or release is None or release not in layout.order:
             return None, ()
         at = layout.order.index(release)
-        if migration.direction == "up" and at > self._entered:
-            for name in layout.order[self._entered : at]:
-                self._release_ends.setdefault(name, self.schema.copy())
-            self._entered = at
+        lineage = self._lineage
+        if migration.direction == "up" and at > lineage.entered:
+            for name in layout.order[lineage.entered : at]:
+                lineage.release_ends.setdefault(name, self.schema.copy())
+            lineage.entered = at
         supported = []
         for name in layout.supported(release):
-            contract = layout.contracts.get(name) or self._derived.get(name)
-            if contract is None and name in self._release_ends:
+            contract = layout.contracts.get(name) or lineage.derived.get(name)
+            if contract is None and name in lineage.release_ends:
                 # Only a run with releases configured gets here: keep contracts off the
                 # import path of a plain lint.
                 from migsafe.contracts import from_schema, retired_for
 
                 contract = from_schema(
-                    self._release_ends[name], name, retired=retired_for(name, layout.retired)
+                    lineage.release_ends[name], name, retired=retired_for(name, layout.retired)
                 )
-                self._derived[name] = contract
+                lineage.derived[name] = contract
             if contract is not None:
                 supported.append(contract)
         return release, tuple(supported)
@@ -460,7 +500,5 @@ class Analyzer:
 
 def lint_text(sql: str, settings: Settings | None = None, path: str = "<sql>") -> Result:
     """Lint one piece of SQL as a single migration: the library's smallest entry point."""
-    from pathlib import Path
-
     migration = Migration(path=Path(path), display=path, text=sql)
     return Analyzer(settings or Settings()).run([migration])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from migsafe import __version__
+from migsafe import __version__, dialects
 from migsafe.analysis import Result, Settings, StatementReport
 from migsafe.findings import Edit, Finding, Fix, InputError
 from migsafe.sources import Migration
@@ -68,10 +68,14 @@ def settings_key(settings: Settings) -> str:
 
 def key(migrations: Sequence[Migration], settings: Settings) -> str:
     digest = hashlib.sha256(f"{_FORMAT}\0{_code_stamp()}\0{settings_key(settings)}".encode())
+    root = settings.root if settings.root is not None else dialects.project_root()
     for m in migrations:
         digest.update(
             f"\0{m.display}\0{m.direction}\0{m.layout}\0{m.in_transaction}\0{m.single_query}\0".encode()
         )
+        # The dialect as the lint reads it: moving the project folder can change it.
+        dialect = dialects.of(m, settings.dialect, settings.server_version, root)
+        digest.update(f"{dialect}\0".encode())
         digest.update(hashlib.sha256(m.text.encode("utf-8", "surrogatepass")).digest())
         if m.prepared is not None:
             digest.update(b"\0prepared\0")

@@ -245,6 +245,7 @@ def lint(
         version = dialects.pg_version_of(server_version) or version
     settings = Settings(
         dialect=dialect or cfg.dialect,
+        root=_project_root(cfg),
         server_version=server_version,
         pg_version=version,
         select=selected,

@@ -4,11 +4,19 @@ PostgreSQL is the default. A migration is read as MySQL or MariaDB when ``--dial
 ``dialect`` config key) says so, when ``--server-version`` names a MySQL or MariaDB server,
 or, with neither, when a folder on its path is called ``mysql`` or ``mariadb`` — the layout
 projects that ship migrations for several databases use (``migrations/mysql/…``).
+
+Only folders inside the project count (the folder of the config file, else the current
+one), and the file's own folder: so ``cd db/mysql && migsafe lint .`` reads MySQL, and a
+checkout under ``/home/mysql/`` does not. For a file outside the project, the folders below
+the one it shares with the project count. Both sides are resolved first, so the answer does
+not depend on how the path was spelled.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,20 +28,44 @@ DIALECTS = ("postgresql", "mysql", "mariadb")
 MYSQL_FAMILY = frozenset({"mysql", "mariadb"})
 
 
-def from_path(parts: tuple[str, ...]) -> str | None:
-    """``mysql`` or ``mariadb`` when a folder on the path is named so."""
-    for part in reversed(parts[:-1]):
+def project_root() -> Path:
+    """The folder of the config file found from the current folder, else the current
+    folder (what the command line passes as :attr:`Settings.root`)."""
+    from migsafe import config
+
+    cwd = Path.cwd()
+    try:
+        found = config.find(cwd)
+    except config.ConfigError:
+        found = None  # the command reports a broken config; the dialect needs none
+    return found[0].parent if found is not None else cwd
+
+
+def from_path(path: Path, root: Path) -> str | None:
+    """``mysql`` or ``mariadb`` when the file's folder, or a folder between it and the
+    project ``root``, is named so (the nearest one wins). For a file outside the project,
+    the folders below the deepest one it shares with the project count."""
+    folder = path.resolve().parent
+    top = Path(os.path.commonpath([folder, root.resolve()]))
+    names = folder.relative_to(top).parts
+    for part in (folder.name, *reversed(names)):
         if part.lower() in MYSQL_FAMILY:
             return part.lower()
     return None
 
 
-def of(migration: Migration, setting: str | None, server_version: str | None = None) -> str:
-    """The dialect of one migration: the setting when given, else its path's, else the
-    family of the server version."""
+def of(
+    migration: Migration,
+    setting: str | None,
+    server_version: str | None = None,
+    root: Path | None = None,
+) -> str:
+    """The dialect of one migration: the setting when given, else its path's inside the
+    project ``root`` (None: :func:`project_root`), else the family of the server version."""
     if setting is not None:
         return setting
-    return from_path(migration.path.parts) or family_of(server_version) or "postgresql"
+    path = from_path(migration.path, root if root is not None else project_root())
+    return path or family_of(server_version) or "postgresql"
 
 
 def family_of(server_version: str | None) -> str | None:

@@ -75,3 +75,41 @@ def test_findings_an_expert_would_give(report: dict[str, Any]) -> None:
     # dolphinscheduler converts whole tables to utf8mb4.
     ddl = "apache__dolphinscheduler/upgrade/3.2.0_schema/mysql/dolphinscheduler_ddl.sql"
     assert by_place[(ddl, 357)] == "mysql-charset-change"
+
+
+def test_every_column_type_has_its_span() -> None:
+    """Rules point at a column's type and fixes edit it: every type read from a MySQL file
+    carries the place it is written, never the start of the file."""
+    from migsafe import ops
+    from migsafe.parse import mysql
+
+    seen = 0
+    for path in mysql_files():
+        text = path.read_text(encoding="utf-8")
+        for st in mysql.parse(text):
+            for op in st.ops:
+                types = [c.type for c in op.columns] if isinstance(op, ops.CreateTable) else []
+                if isinstance(op, ops.AddColumn):
+                    types.append(op.column.type)
+                if isinstance(op, ops.AlterColumnType):
+                    types.append(op.type)
+                for t in types:
+                    seen += 1
+                    written = text[t.span.start : t.span.end]
+                    assert 0 < t.span.start < t.span.end, (path, t)
+                    assert written.split("(")[0].split()[0].isalpha(), (path, written)
+    assert seen > 1000
+
+
+def test_no_fix_edits_the_start_of_a_file_it_does_not_change_there(
+    report: dict[str, Any],
+) -> None:
+    starts = {
+        f["path"]: {(s["line"], s["column"]) for s in f["statements"]} for f in report["files"]
+    }
+    for finding in report["findings"]:
+        at_start = (1, 1) in starts[finding["path"]]
+        if (finding["line"], finding["column"]) == (1, 1):
+            assert at_start, finding
+        for edit in (finding["fix"] or {}).get("edits", []):
+            assert (edit["line"], edit["column"]) != (1, 1) or at_start, finding

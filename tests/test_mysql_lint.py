@@ -232,3 +232,58 @@ def test_config_dialect_reaches_contracts_and_check(tmp_path: Path) -> None:
     )
     assert checked.exit_code == 3, checked.output
     assert "users.name" in checked.output
+
+
+INCOMPLETE = [
+    "ALTER TABLE",
+    "ALTER TABLE t ADD COLUMN",
+    "ALTER TABLE t ADD",
+    "ALTER TABLE t DROP",
+    "ALTER TABLE t MODIFY",
+    "ALTER TABLE t CHANGE a",
+    "ALTER TABLE t RENAME",
+    "ALTER TABLE t ADD CONSTRAINT",
+    "CREATE TABLE",
+    "CREATE INDEX",
+    "CREATE INDEX i ON",
+    "RENAME TABLE",
+    "RENAME TABLE a TO",
+    "TRUNCATE",
+    "SET",
+    "DROP TABLE",
+    "UPDATE",
+    "DELETE FROM",
+    "INSERT INTO",
+]
+
+
+@pytest.mark.parametrize("in_procedure", [False, True], ids=["top", "procedure"])
+@pytest.mark.parametrize("statement", INCOMPLETE)
+def test_incomplete_statements_are_syntax_errors_at_their_end(
+    tmp_path: Path, statement: str, in_procedure: bool
+) -> None:
+    """MySQL rejects a statement cut short: a syntax error where it stops, not a traceback
+    and not a clean lint."""
+    if in_procedure:
+        text = f"DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  {statement};\nEND//\nDELIMITER ;\n"
+        line, column = 4, 3 + len(statement)
+    else:
+        text = f"SELECT 1;\n\n{statement};\n"
+        line, column = 3, 1 + len(statement)
+    f = write(tmp_path, "mysql/001.sql", text)
+    code, doc = lint_json("--no-cache", str(f))
+    assert code == 2
+    (error,) = doc["errors"]
+    assert (error["line"], error["column"]) == (line, column)
+    assert error["message"].startswith("syntax error: incomplete statement")
+
+
+def test_column_type_narrowing_points_at_the_type_on_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "mysql/001.sql", "CREATE TABLE t (id INT, name VARCHAR(100) NOT NULL);\n")
+    write(
+        tmp_path, "mysql/002.sql", "-- shorter\n\nALTER TABLE t MODIFY name VARCHAR(20) NOT NULL;\n"
+    )
+    _, doc = lint_json("--no-cache", str(tmp_path / "mysql"))
+    (narrowing,) = [f for f in doc["findings"] if f["rule"] == "column-type-narrowing"]
+    assert (narrowing["line"], narrowing["column"], narrowing["end_column"]) == (3, 27, 38)
+    assert "from varchar(100) to varchar(20)" in narrowing["message"]

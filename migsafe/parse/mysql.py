@@ -74,6 +74,14 @@ _STATEMENT_WORDS = frozenset(
 )
 _BODY_WORDS = frozenset({"ALTER", "CREATE", "DROP", "INSERT", "UPDATE", "DELETE", "RENAME"})
 _BODY_WORDS |= frozenset({"TRUNCATE", "REPLACE"})
+# Statements that cannot end on one of the _DANGLING words (``DROP TABLE``, ``DELETE FROM``,
+# ``ALTER TABLE t ALTER COLUMN c SET``): each is followed by a name, a value or a clause.
+_CHECKED_WORDS = _BODY_WORDS | {"SET"}
+_DANGLING = frozenset(
+    """ADD ALTER AS CHANGE COLUMN CONSTRAINT CREATE DELETE DROP EXISTS FROM INDEX INSERT
+    INTO MODIFY NOT ON REFERENCES RENAME REPLACE SET TABLE TO TRUNCATE UPDATE VALUES WHERE
+    = , (""".split()
+)
 _SYSTEM_VARIABLE = re.compile(r"@@(?:(session|local|global|persist)\.)?")
 _EXECUTABLE = re.compile(r"/\*!\d*|\*/")
 
@@ -358,11 +366,36 @@ class _Reader:
     # -- statements ----------------------------------------------------------------------------
 
     def statement(self, procedures: dict[str, tuple[ops.Op, ...]]) -> tuple[ops.Op, ...] | None:
+        """The statement's ops. Raises :class:`SqlSyntaxError` for one that stops where more
+        must follow (``ALTER TABLE t ADD``, ``DELETE FROM``), which every MySQL server
+        rejects: the readers index past the last token only for such a statement."""
         if not self.tokens:
             return None
         first = self.tokens[0].text.upper()
         if first not in _STATEMENT_WORDS:
             raise _error(self.text, self.start, f"syntax error at or near {self.tokens[0].text!r}")
+        last = self._raw(self.tokens[-1]).upper()
+        if first in _CHECKED_WORDS and last in _DANGLING:
+            raise self._incomplete()
+        try:
+            made = self._statement(first, procedures)
+        except IndexError:
+            raise self._incomplete() from None
+        if not made:
+            raise self._incomplete()
+        return made
+
+    def _incomplete(self, at: int = -1) -> SqlSyntaxError:
+        last = self.tokens[at]
+        return _error(
+            self.text,
+            self.start + last.end + 1,
+            f"incomplete statement: it ends after {self._raw(last)!r}",
+        )
+
+    def _statement(
+        self, first: str, procedures: dict[str, tuple[ops.Op, ...]]
+    ) -> tuple[ops.Op, ...]:
         w = self.words(0, 6)
         if w[:2] == ["ALTER", "TABLE"] or w[:3] in (["ALTER", "ONLINE", "TABLE"],):
             return tuple(self.alter_table(w.index("TABLE") + 1))
@@ -569,10 +602,12 @@ class _Reader:
         pieces: list[tuple[int, int]] = []
         first = begin
         for j in range(begin, len(self.tokens)):
-            if self.tokens[j].text == ";":
+            if self._raw(self.tokens[j]) == ";":  # not a string holding one
                 pieces.append((first, j))
                 first = j + 1
         for lo, hi in pieces:
+            if hi > lo and self._raw(self.tokens[hi - 1]).upper() in _DANGLING:
+                raise self._incomplete(hi - 1)
             for j in range(lo, hi):
                 if self.tokens[j].text.upper() in _BODY_WORDS and self._starts_statement(j, lo):
                     inner = _Reader(
@@ -751,7 +786,8 @@ class _Reader:
         if len(cols) != len(ranges) or not all(isinstance(c, exp.ColumnDef) for c in cols):
             return [self.column(lo, hi) for lo, hi in ranges]
         return [
-            _column(cd, self.span_of(lo, hi)) for cd, (lo, hi) in zip(cols, ranges, strict=True)
+            _column(cd, self.span_of(lo, hi), self.type_span(lo, hi))
+            for cd, (lo, hi) in zip(cols, ranges, strict=True)
         ]
 
     def column(self, lo: int, hi: int) -> ops.Column | None:
@@ -768,9 +804,30 @@ class _Reader:
         cols = schema.expressions if isinstance(schema, exp.Schema) else []
         if len(cols) != 1 or not isinstance(cols[0], exp.ColumnDef):
             return None
-        cd = cols[0]
-        span = self.span_of(lo, hi)
-        return _column(cd, span)
+        return _column(cols[0], self.span_of(lo, hi), self.type_span(lo, hi))
+
+    def type_span(self, lo: int, hi: int) -> ops.Span:
+        """Where the type of the column definition from token ``lo`` to ``hi`` is written:
+        its words (``DOUBLE PRECISION``, ``NATIONAL CHAR``), its parenthesised arguments and
+        ``UNSIGNED``/``ZEROFILL``, up to the first attribute (``NOT NULL``, ``CHARACTER
+        SET``)."""
+        first = lo + 1  # after the column's name
+        if first >= hi:
+            return self.span_of(lo, hi)
+        end = first + 1
+        while end < hi and self._type_word(end):
+            end += 1
+        if end < hi and self.tokens[end].text == "(":
+            end = min(self.parens(end), hi)
+        while end < hi and self.words(end, end + 1)[0] in ("UNSIGNED", "SIGNED", "ZEROFILL"):
+            end += 1
+        return self.span_of(first, end)
+
+    def _type_word(self, i: int) -> bool:
+        word = self.words(i, i + 1)[0]
+        if word == "CHARACTER":  # NATIONAL CHARACTER, not CHARACTER SET
+            return self.words(i + 1, i + 2) != ["SET"]
+        return word in ("PRECISION", "VARYING", "VARCHAR", "CHAR")
 
     # -- ALTER TABLE ----------------------------------------------------------------------------
 
@@ -978,7 +1035,7 @@ def _default(sql: str) -> ops.Default:
     return ops.Default(sql=sql.strip(), volatile=volatile)
 
 
-def _column(cd: Any, span: ops.Span) -> ops.Column:
+def _column(cd: Any, span: ops.Span, type_span: ops.Span = ops.NO_SPAN) -> ops.Column:
     from sqlglot import exp
 
     kind = cd.args.get("kind")
@@ -1024,7 +1081,12 @@ def _column(cd: Any, span: ops.Span) -> ops.Column:
     return ops.Column(
         name=cd.name,
         type=ops.TypeRef(
-            name, tuple(mods), charset=charset, collation=collation, values=tuple(values)
+            name,
+            tuple(mods),
+            span=type_span,
+            charset=charset,
+            collation=collation,
+            values=tuple(values),
         ),
         not_null=not_null,
         default=default,
