@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migsafe import declarations, dialects, locks, ops
+from migsafe import declarations, dialects, install_hint, locks, ops
 from migsafe.findings import Finding, InputError, Severity
 from migsafe.locks import Effect
 from migsafe.ops import Op, Statement, bare, in_schema_of
@@ -285,8 +285,7 @@ class Analyzer:
                         migration.display,
                         None,
                         None,
-                        f"reading {dialect} migrations needs {exc.name}: "
-                        "pip install 'migsafe[mysql]'",
+                        f"reading {dialect} migrations needs {exc.name}: " + install_hint("mysql"),
                     )
                 )
                 continue
