@@ -112,7 +112,7 @@ def test_items_use_the_configs_dialect(pytester: pytest.Pytester) -> None:
     out = result.stdout.str()
     assert "syntax error" not in out
     result.assert_outcomes(passed=1, failed=1)
-    assert "db/V2__m.sql:1:1: error[column-type-narrowing]" in out
+    assert "db/V2__m.sql:1:27: error[column-type-narrowing]" in out
 
 
 def test_a_diesel_migration_is_judged_with_the_history_of_its_folder(
