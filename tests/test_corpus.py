@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from migsafe.cli import main
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus").resolve()  # may be a link
 
 pytestmark = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"shared migration corpus not found at {CORPUS}"
