@@ -28,14 +28,17 @@ SMALL = (
 )
 
 
-def corpus_files() -> list[str]:
-    files = []
+def corpus_files(dialect: str = "postgres") -> list[str]:
+    """The corpus files FILES.tsv marks with ``dialect``, project by project, in apply order."""
+    files: list[str] = []
+    if not CORPUS.is_dir():
+        return files
     for project in sorted(CORPUS.iterdir()):
         manifest = project / "FILES.tsv"
         if manifest.is_file():
             with manifest.open(encoding="utf-8") as fh:
                 rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["order"]))
-            files += [str(project / r["path"]) for r in rows if r["dialect"] == "postgres"]
+            files += [str(project / r["path"]) for r in rows if r["dialect"] == dialect]
     return files
 
 

@@ -8,44 +8,18 @@ Each figure is the median of N runs of the real command in a fresh process.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+from bench_lint import CORPUS, corpus_files, wall
+
 SMALL = (
     "ALTER TABLE users ADD COLUMN nickname VARCHAR(50) NULL, ALGORITHM=INSTANT;\n"
     "CREATE INDEX users_nick ON users (nickname) ALGORITHM=INPLACE LOCK=NONE;\n"
 )
-
-
-def corpus_files() -> list[str]:
-    files: list[str] = []
-    if not CORPUS.is_dir():
-        return files
-    for project in sorted(CORPUS.iterdir()):
-        manifest = project / "FILES.tsv"
-        if manifest.is_file():
-            with manifest.open(encoding="utf-8") as fh:
-                rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["order"]))
-            files += [str(project / r["path"]) for r in rows if r["dialect"] == "mysql"]
-    return files
-
-
-def wall(cmd: list[str], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -61,7 +35,7 @@ def main() -> None:
         small.parent.mkdir()
         small.write_text(SMALL, encoding="utf-8")
         print(f"one small MySQL file: {wall([*migsafe, str(small)], args.repeat):.2f} s")
-    files = corpus_files()
+    files = corpus_files("mysql")
     if not files:
         print(f"corpus not found at {CORPUS}: skipped")
         return

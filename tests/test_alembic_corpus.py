@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from corpus import CORPUS
 
 from migsafe.analysis import Analyzer, Settings
 from migsafe.sources import alembic as source
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FOLDERS = ("CTFd__CTFd/versions", "CTFd__CTFd/plugins/dynamic_challenges", "quay__quay/versions")
 
 pytestmark = pytest.mark.skipif(

@@ -4,17 +4,16 @@ findings on a few known statements are the ones an expert would give."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpus import CORPUS
+from corpus import files as corpus_files
 
 from migsafe.cli import main
-
-CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus").resolve()  # may be a link
 
 pytestmark = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"shared migration corpus not found at {CORPUS}"
@@ -28,21 +27,9 @@ KNOWN_INVALID = {
 }
 
 
-def postgres_files() -> list[Path]:
-    files = []
-    for project in sorted(CORPUS.iterdir()):
-        manifest = project / "FILES.tsv"
-        if not manifest.is_file():
-            continue
-        with manifest.open(encoding="utf-8") as fh:
-            rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["order"]))
-        files.extend(project / r["path"] for r in rows if r["dialect"] == "postgres")
-    return files
-
-
 @pytest.fixture(scope="module")
 def report() -> dict[str, object]:
-    files = postgres_files()
+    files = corpus_files("postgres")
     result = CliRunner().invoke(main, ["lint", "--format", "json", *map(str, files)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     doc: dict[str, object] = json.loads(result.output)
@@ -55,7 +42,7 @@ def rel(path: str) -> str:
 
 
 def test_every_file_is_linted_or_a_real_syntax_error(report: dict[str, object]) -> None:
-    files = postgres_files()
+    files = corpus_files("postgres")
     assert len(files) > 300
     errors = {rel(e["path"]): e for e in report["errors"]}  # type: ignore[attr-defined]
     assert set(errors) == set(KNOWN_INVALID)

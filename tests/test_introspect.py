@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus import CORPUS
 from schema_compare import differences, dump, execute, replay
 
 from migsafe import ops
@@ -188,7 +188,6 @@ def test_rich_migration_set_replays_to_the_introspected_schema(database: str) ->
     assert _compare(dump(replayed), dump(live)) == []
 
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NAMESPACE = re.compile(r'\{\{\s*index\s+\.Options\s+"Namespace"\s*\}\}')
 # One spelling for the placeholder before parsing: the parser keeps a placeholder as written,
 # so ``{{index …}}`` and ``{{ index …}}`` would be two schemas to the model (reported).

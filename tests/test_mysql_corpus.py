@@ -4,18 +4,16 @@ answer, and findings on known statements are the ones an expert would give."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from corpus import CORPUS
+from corpus import files as corpus_files
 
 from migsafe.cli import main
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 pytestmark = [
     pytest.mark.skipif(
@@ -29,28 +27,18 @@ pytest.importorskip("sqlglot", reason="sqlglot is in the mysql and test extras")
 UNKNOWN_FIRST_WORDS = {"CALL", "PREPARE", "EXECUTE", "DEALLOCATE"}
 
 
-def mysql_files() -> list[Path]:
-    files = []
-    for project in sorted(CORPUS.iterdir()):
-        manifest = project / "FILES.tsv"
-        if not manifest.is_file():
-            continue
-        with manifest.open(encoding="utf-8") as fh:
-            rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["order"]))
-        files.extend(project / r["path"] for r in rows if r["dialect"] == "mysql")
-    return files
-
-
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["lint", "--format", "json", *map(str, mysql_files())])
+    result = CliRunner().invoke(
+        main, ["lint", "--format", "json", *map(str, corpus_files("mysql"))]
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     doc: dict[str, Any] = json.loads(result.output)
     return doc
 
 
 def test_every_mysql_file_parses(report: dict[str, Any]) -> None:
-    files = mysql_files()
+    files = corpus_files("mysql")
     assert len(files) >= 180
     assert report["errors"] == []
     assert report["summary"]["files"] == len(files)
@@ -84,7 +72,7 @@ def test_every_column_type_has_its_span() -> None:
     from migsafe.parse import mysql
 
     seen = 0
-    for path in mysql_files():
+    for path in corpus_files("mysql"):
         text = path.read_text(encoding="utf-8")
         for st in mysql.parse(text):
             for op in st.ops:

@@ -11,11 +11,11 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from corpus import CORPUS
 
 from migsafe.cli import main
 from migsafe.report import github
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 
 pytestmark = pytest.mark.skipif(

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from corpus import CORPUS
 
 from migsafe.analysis import Analyzer, Settings
 from migsafe.sources import Migration, SourceError
 from migsafe.sources.sqlfiles import Glob, discover, natural_key
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def write(root: Path, files: dict[str, str]) -> None:
