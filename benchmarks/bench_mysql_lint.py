@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero"]
+    migsafe = [sys.executable, "-m", "migsafe", "lint", "--exit-zero", "--no-cache"]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
