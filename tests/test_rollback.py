@@ -396,3 +396,40 @@ def test_db_downgrade_counts_again_under_lock_after_the_prompt(
     assert not marker.exists()
     assert [r[-1] for r in users(dsn)] == [None, "written during the prompt"]
     assert statuses(dsn) == [("1.0.0", "live"), ("2.0.0", "live")]
+
+
+def test_unreadable_deployer_output_mid_rollback_is_a_failed_incident(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helm's status after the rollback prints something that is not a status: a clear
+    error, exit 2, and the incident record is still written."""
+    history = [
+        {"revision": 1, "status": "superseded", "chart": "web-1.0.0", "app_version": "1.0.0"},
+        {"revision": 2, "status": "deployed", "chart": "web-2.0.0", "app_version": "2.0.0"},
+    ]
+    rules = [
+        {"argv": ["history", "web", "--output", "json", "--max", "256"],
+         "text": json.dumps(history)},
+        {"argv": ["rollback", "web", "1", "--wait", "--timeout", "60s"]},
+        {"argv": ["status", "web", "--output", "json"], "text": '{"info": "deployed"}'},
+    ]  # fmt: skip
+    (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
+    helm = tmp_path / "helm"
+    helm.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{DATA / "fake_tool.py"}" "$@"\n', encoding="utf-8"
+    )
+    helm.chmod(0o755)
+    monkeypatch.setenv("FAKE_RULES", str(tmp_path / "rules.json"))
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "incidents.jsonl"
+    done = rollback(
+        "--database-url", dsn, "--previous", "--deployer", "helm", "--name", "web",
+        "--timeout", "60", "--incident-log", str(log),
+    )  # fmt: skip
+    assert done.exit_code == 2, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    incident = json.loads(log.read_text(encoding="utf-8"))
+    assert incident["status"] == "failed"
+    assert "status web --output json` printed output migsafe cannot read" in incident["message"]
+    assert statuses(dsn) == [("1.0.0", "live"), ("2.0.0", "live")]
