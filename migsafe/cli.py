@@ -765,7 +765,8 @@ def capture(
             captured = contracts.from_models(models, release)
         elif database:
             try:
-                captured = contracts.from_database(database, release)
+                ledger = f"{cfg.ledger_schema}.{cfg.ledger_table}"
+                captured = contracts.from_database(database, release, ledger)
             except DatabaseError as exc:
                 fail(str(exc))
             except Exception as exc:  # psycopg's connection errors, whatever their class

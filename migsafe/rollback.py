@@ -202,7 +202,7 @@ def rollback(
     current, target = resolve(known, deployer, to)
     contract = _contract(dsn, cfg, target, contract_file)
     try:
-        schema = gate.read_live_schema(dsn, cfg)
+        schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
         history = deployer.history()
     except gate.GateError as exc:
         raise RollbackError(str(exc)) from None
@@ -309,7 +309,7 @@ def _check_again(
     dsn: str, cfg: Config, target: str, contract: Contract, provenance: Provenance | None
 ) -> gate.Decision:
     try:
-        schema = gate.read_live_schema(dsn, cfg)
+        schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
     except gate.GateError as exc:
         return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc), None)
     return gate.judge(schema, target, contract, None, None, provenance=provenance)
@@ -360,7 +360,7 @@ def _downgrade(
         try:
             with conn.transaction():
                 downgrade.run(conn, steps)
-                schema = read_schema(conn)
+                schema = read_schema(conn, gate.schemas_of(contract))
                 schema.tables.pop(bare(f"{cfg.ledger_schema}.{cfg.ledger_table}"), None)
                 after = gate.judge(schema, target, contract, None, None, provenance=provenance)
                 if after.decision != gate.PASS:

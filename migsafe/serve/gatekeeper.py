@@ -215,23 +215,34 @@ class Gatekeeper:
     def _decide(self, release: str, previous: str | None) -> Decision:
         """Read the live schema (a :class:`GateError` when the database cannot be read),
         then the contracts; a missing contract is an inconclusive decision."""
-        from migsafe.gate import database_problem, judge, read_live_schema, resolve_contracts
+        from migsafe.gate import (
+            database_problem,
+            judge,
+            read_live_schema,
+            resolve_contracts,
+            schemas_of,
+        )
 
         try:
             bounded = self._bounded()
         except Exception as exc:  # not a connection string psycopg reads
             raise GateError(database_problem(self.dsn, exc)) from None
-        try:
-            schema = read_live_schema(bounded, self.cfg)
-        except GateError as exc:
-            raise GateError(self._plain(str(exc), bounded)) from None
+        missing: str | None = None
         try:
             contract, previous_contract, previous = resolve_contracts(
                 bounded, self.cfg, release, previous
             )
         except GateError as exc:
-            reason = self._plain(str(exc), bounded)
-            return Decision(INCONCLUSIVE, release, previous, (), reason, schema.fingerprint())
+            missing = self._plain(str(exc), bounded)
+            schemas: tuple[str, ...] = ("public",)
+        else:
+            schemas = schemas_of(contract, previous_contract)
+        try:
+            schema = read_live_schema(bounded, self.cfg, schemas)
+        except GateError as exc:
+            raise GateError(self._plain(str(exc), bounded)) from None
+        if missing is not None:
+            return Decision(INCONCLUSIVE, release, previous, (), missing, schema.fingerprint())
         return judge(schema, release, contract, previous, previous_contract)
 
     def _plain(self, message: str, bounded: str) -> str:
