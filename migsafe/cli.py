@@ -786,7 +786,12 @@ def capture(
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--against", "release", required=True, help="The release whose contract to check.")
-@click.option("--database-url", help="Check the schema of this live database.")
+@click.option(
+    "--database-url",
+    envvar="MIGSAFE_DATABASE_URL",
+    help="Check the schema of this live database (default: $MIGSAFE_DATABASE_URL when no "
+    "PATHS are given, which keeps the password out of the process list).",
+)
 @click.option("--at", "at", metavar="MIGRATION", help="Check the schema at this migration.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -808,6 +813,9 @@ def check(
     from migsafe import compat, contracts
     from migsafe.db import DatabaseError
 
+    source = click.get_current_context().get_parameter_source("database_url")
+    if source == click.core.ParameterSource.ENVIRONMENT and (at or paths):
+        database_url = None  # PATHS replay migrations; the environment's URL is for others
     if database_url and (at or paths):
         fail("--database-url reads a live database; --at and PATHS replay migrations instead")
     if not database_url and not paths:

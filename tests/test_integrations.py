@@ -231,6 +231,10 @@ def test_helm_hooks_run_before_upgrade_and_rollback() -> None:
     for container in (gate, check):
         assert container["image"].endswith(":" + release)
         assert container["args"][2] == release
+        # The database URL reaches migsafe through the environment, not the process list.
+        assert not any("DATABASE_URL" in a or "--database-url" in a for a in container["args"])
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MIGSAFE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "url"
 
 
 def test_serve_manifest_probes_health_and_passes_secrets_by_reference() -> None:
