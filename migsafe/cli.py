@@ -776,7 +776,8 @@ def capture(
             captured = contracts.from_models(models, release)
         elif database:
             try:
-                captured = contracts.from_database(database, release)
+                ledger = f"{cfg.ledger_schema}.{cfg.ledger_table}"
+                captured = contracts.from_database(database, release, ledger)
             except DatabaseError as exc:
                 fail(str(exc))
             except Exception as exc:  # psycopg's connection errors, whatever their class
@@ -796,7 +797,12 @@ def capture(
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--against", "release", required=True, help="The release whose contract to check.")
-@click.option("--database-url", help="Check the schema of this live database.")
+@click.option(
+    "--database-url",
+    envvar="MIGSAFE_DATABASE_URL",
+    help="Check the schema of this live database (default: $MIGSAFE_DATABASE_URL when no "
+    "PATHS are given, which keeps the password out of the process list).",
+)
 @click.option("--at", "at", metavar="MIGRATION", help="Check the schema at this migration.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -818,6 +824,9 @@ def check(
     from migsafe import compat, contracts
     from migsafe.db import DatabaseError
 
+    source = click.get_current_context().get_parameter_source("database_url")
+    if source == click.core.ParameterSource.ENVIRONMENT and (at or paths):
+        database_url = None  # PATHS replay migrations; the environment's URL is for others
     if database_url and (at or paths):
         fail("--database-url reads a live database; --at and PATHS replay migrations instead")
     if not database_url and not paths:

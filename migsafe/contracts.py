@@ -348,11 +348,21 @@ def from_models(target: str, release: str) -> Contract:
     return from_schema(from_metadata(metadata), release, source="models", sent=sent)
 
 
-def from_database(dsn: str, release: str) -> Contract:
-    """The contract of an application that uses the whole database at ``dsn``."""
-    from migsafe.dialects import introspector
+def from_database(dsn: str, release: str, ledger: str | None = None) -> Contract:
+    """The contract of an application that uses the whole database at ``dsn`` — every
+    schema of it on PostgreSQL — without the table ``ledger`` (``schema.table``: migsafe's
+    release ledger, which no application uses)."""
+    from migsafe.dialects import MYSQL_FAMILY, introspector
 
-    return from_schema(introspector(dsn)(dsn), release, source="database")
+    if dsn.partition("://")[0] in MYSQL_FAMILY:
+        schema = introspector(dsn)(dsn)
+    else:
+        from migsafe.db.introspect import introspect
+
+        schema = introspect(dsn, None)
+    if ledger is not None:
+        schema.tables.pop(ops.bare(ledger), None)
+    return from_schema(schema, release, source="database")
 
 
 def from_migrations(

@@ -26,6 +26,7 @@ FLAGGER_PATH = "/v1/flagger/"
 BEFORE_TRAFFIC = ("confirm-rollout", "pre-rollout")
 BEFORE_PROMOTION = ("confirm-promotion",)
 GATE_PATH = "/v1/gate"
+TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +83,52 @@ def _items(node: Node | None) -> list[Node]:
     return list(node.value) if isinstance(node, SequenceNode) else []
 
 
+def _gate_metrics(template: Node) -> list[Node]:
+    """The metrics of an AnalysisTemplate that ask migsafe's gate: a web provider calling
+    ``/v1/gate``, or a job whose container runs ``migsafe gate``."""
+    found = []
+    for metric in _items(_value(template, "spec", "metrics")):
+        url = _scalar(_value(metric, "provider", "web", "url")) or ""
+        pod = _value(metric, "provider", "job", "spec", "template", "spec")
+        if GATE_PATH in url or any(_runs_gate(c) for c in _items(_value(pod, "containers"))):
+            found.append(metric)
+    return found
+
+
+def _runs_gate(container: Node) -> bool:
+    words = [_scalar(w) or "" for w in _items(_value(container, "command"))]
+    words += [_scalar(w) or "" for w in _items(_value(container, "args"))]
+    image = _scalar(_value(container, "image")) or ""
+    return "gate" in words and ("migsafe" in image or any("migsafe" in w for w in words))
+
+
 class _Checker:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, gate_templates: set[str], gate_metrics: set[str]) -> None:
         self.path = path
         self.found: list[Bypass] = []
+        # AnalysisTemplates that ask the gate, by name (those in the files read, and
+        # migsafe's own, whose names start with "migsafe"), and the names of their metrics
+        self.gate_templates = gate_templates
+        self.gate_metrics = gate_metrics
+
+    def asks_gate(self, analysis: Node | None) -> bool:
+        names = [
+            _scalar(_value(t, "templateName")) or "" for t in _items(_value(analysis, "templates"))
+        ]
+        return any(n in self.gate_templates or n.startswith("migsafe") for n in names)
+
+    def dry_run(self, owner: Node | None) -> None:
+        """A ``dryRun`` entry covering a gate metric: its result is recorded, never acted on."""
+        for entry in _items(_value(owner, "dryRun")):
+            pattern = _scalar(_value(entry, "metricName")) or ""
+            if any(_matches(pattern, m) for m in self.gate_metrics):
+                self.add(
+                    entry,
+                    "gate-dry-run",
+                    f"dryRun on metric {pattern!r} covers the schema gate: its answer is "
+                    "recorded but never stops the rollout",
+                    "remove the gate metric from dryRun",
+                )
 
     def add(self, node: Node, rule: str, message: str, help: str) -> None:
         start, end = node.start_mark, node.end_mark
@@ -133,8 +176,11 @@ class _Checker:
 
     def canary_steps(self, canary: Node) -> None:
         steps = _items(_value(canary, "steps"))
+        for owner in [_value(canary, "analysis"), *(_value(st, "analysis") for st in steps)]:
+            if owner is not None and self.asks_gate(owner):
+                self.dry_run(owner)
         first_weight = next((s for s in steps if _get(s, "setWeight")), None)
-        first_analysis = next((s for s in steps if _get(s, "analysis")), None)
+        first_analysis = next((s for s in steps if self.asks_gate(_value(s, "analysis"))), None)
         if first_weight is None:
             return
         if first_analysis is None:
@@ -143,8 +189,8 @@ class _Checker:
             self.add(
                 steps_key[0],
                 "no-analysis",
-                "no analysis step comes before traffic: the new release gets its first "
-                "requests without the schema gate being asked (background analysis does "
+                "no analysis step asks the schema gate before traffic: the new release gets "
+                "its first requests without the gate being asked (background analysis does "
                 "not hold a step)",
                 "make an analysis step with the migsafe-gate template the first step",
             )
@@ -152,8 +198,8 @@ class _Checker:
             self.add(
                 first_weight,
                 "analysis-after-weight",
-                "setWeight comes before the first analysis step: traffic reaches the new "
-                "release before the schema gate answers",
+                "setWeight comes before the first analysis step that asks the schema gate: "
+                "traffic reaches the new release before the gate answers",
                 "move the migsafe-gate analysis step before the first setWeight",
             )
 
@@ -168,6 +214,10 @@ class _Checker:
                 "remove autoPromotionSeconds and gate promotion with prePromotionAnalysis "
                 "using the migsafe-gate template",
             )
+        for when in ("prePromotionAnalysis", "postPromotionAnalysis"):
+            owner = _value(blue_green, when)
+            if owner is not None and self.asks_gate(owner):
+                self.dry_run(owner)
         if _get(blue_green, "prePromotionAnalysis") is None:
             self.add(
                 key,
@@ -178,7 +228,9 @@ class _Checker:
             )
 
     def analysis_template(self, doc: Node) -> None:
-        for metric in _items(_value(doc, "spec", "metrics")):
+        if _gate_metrics(doc):
+            self.dry_run(_value(doc, "spec"))
+        for metric in _gate_metrics(doc):
             url = _scalar(_value(metric, "provider", "web", "url")) or ""
             if GATE_PATH not in url:
                 continue
@@ -269,6 +321,17 @@ class _Checker:
             self.revision_history(spec)
 
 
+def _matches(pattern: str, name: str) -> bool:
+    """Whether a dryRun ``metricName`` covers ``name``: Argo Rollouts reads it as a regular
+    expression (``.*`` for every metric)."""
+    import re
+
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return pattern == name
+
+
 def _normal(text: str | None) -> str:
     return "".join((text or "").split()).replace("'", '"')
 
@@ -278,13 +341,20 @@ def check_text(text: str, path: str) -> list[Bypass]:
     AnalysisTemplate, ClusterAnalysisTemplate, Canary and Deployment are passed over."""
     import yaml
 
-    checker = _Checker(path)
     try:
         docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
         raise ManifestError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+    templates, metrics = set(), {"schema-gate"}  # the shipped templates' metric
+    for doc in docs:
+        if doc is not None and _scalar(_value(doc, "kind")) in TEMPLATE_KINDS:
+            asking = _gate_metrics(doc)
+            if asking:
+                templates.add(_scalar(_value(doc, "metadata", "name")) or "")
+                metrics.update(_scalar(_value(m, "name")) or "" for m in asking)
+    checker = _Checker(path, templates, metrics)
     for doc in docs:
         if doc is None:
             continue
@@ -292,10 +362,7 @@ def check_text(text: str, path: str) -> list[Bypass]:
         kind = _scalar(_value(doc, "kind"))
         if api.startswith("argoproj.io/") and kind == "Rollout":
             checker.rollout(doc)
-        elif api.startswith("argoproj.io/") and kind in (
-            "AnalysisTemplate",
-            "ClusterAnalysisTemplate",
-        ):
+        elif api.startswith("argoproj.io/") and kind in TEMPLATE_KINDS:
             checker.analysis_template(doc)
         elif api.startswith("flagger.app/") and kind == "Canary":
             checker.flagger_canary(doc)

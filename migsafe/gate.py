@@ -12,7 +12,8 @@ Public API (relied on by ``migsafe gate``, ``migsafe rollback`` and ``migsafe se
     Decision(decision, release, previous, problems, reason, fingerprint).to_json()
     ReleaseProblem        # a migsafe.compat.Problem with the ``release`` it breaks
     GateError             # why a decision could not be made (one paragraph)
-    read_live_schema(dsn, cfg) -> Schema
+    read_live_schema(dsn, cfg, schemas=("public",)) -> Schema
+    schemas_of(*contracts) -> the schemas the contracts name, public always among them
     resolve_contracts(dsn, cfg, release, previous, contract_files=None)
         -> (release's contract, previous release's contract or None, previous version or None)
     judge(schema, release, contract, previous, previous_contract, *, provenance=None)
@@ -27,7 +28,7 @@ release the ledger recorded as current when ``release`` was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,14 +94,28 @@ def database_problem(dsn: str, exc: Exception) -> str:
     )
 
 
-def read_live_schema(dsn: str, cfg: Config) -> Schema:
-    """The live schema, without the ledger table (migsafe's own, no release uses it)."""
+def schemas_of(*contracts: Contract | None) -> tuple[str, ...]:
+    """The schemas whose objects ``contracts`` name (``app.users`` → ``app``), and
+    ``public``, where unqualified names live."""
+    found = {"public"}
+    for contract in contracts:
+        if contract is not None:
+            for name in (*contract.tables, *contract.enums):
+                schema, dot, _ = name.rpartition(".")
+                if dot:
+                    found.add(schema)
+    return tuple(sorted(found))
+
+
+def read_live_schema(dsn: str, cfg: Config, schemas: Sequence[str] = ("public",)) -> Schema:
+    """The live schema of ``schemas``, without the ledger table (migsafe's own, no release
+    uses it)."""
     from migsafe.db import DatabaseError
     from migsafe.db.introspect import introspect
     from migsafe.ops import bare
 
     try:
-        schema = introspect(dsn)
+        schema = introspect(dsn, schemas)
     except DatabaseError as exc:
         raise GateError(str(exc)) from None
     except Exception as exc:  # psycopg's connection errors, whatever their class
@@ -223,16 +238,23 @@ def decide(
 ) -> Decision:
     """Read the live schema and the contracts, then :func:`judge`; when either cannot be
     read the decision is ``inconclusive`` with the reason (fail closed)."""
-    try:
-        schema = read_live_schema(dsn, cfg)
-    except GateError as exc:
-        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+    missing: GateError | None
     try:
         contract, previous_contract, previous = resolve_contracts(
             dsn, cfg, release, previous, contract_files
         )
     except GateError as exc:
-        return Decision(INCONCLUSIVE, release, previous, (), str(exc), schema.fingerprint())
+        missing = exc
+        schemas: Sequence[str] = ("public",)
+    else:
+        missing = None
+        schemas = schemas_of(contract, previous_contract)
+    try:
+        schema = read_live_schema(dsn, cfg, schemas)
+    except GateError as exc:
+        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+    if missing is not None:
+        return Decision(INCONCLUSIVE, release, previous, (), str(missing), schema.fingerprint())
     return judge(schema, release, contract, previous, previous_contract, provenance=provenance)
 
 

@@ -6,7 +6,7 @@ table (``migsafe_releases`` in ``public`` unless ``ledger-schema`` / ``ledger-ta
 otherwise)::
 
     release         text PRIMARY KEY     -- "2.0.0"
-    seq             bigint UNIQUE        -- ledger order: when the release was first recorded
+    seq             bigint UNIQUE        -- ledger order: when the release was last deployed
     status          text                 -- deploying | live | rolled_back
     previous        text                 -- the release current when this one was recorded
     last_migration  text                 -- the release's last migration id, if known
@@ -17,7 +17,10 @@ otherwise)::
 Recording creates the schema and table on first use. Every write takes a transaction-level
 advisory lock first, so two deploys recording at once queue instead of racing on ``CREATE
 TABLE IF NOT EXISTS`` (which is not safe against itself) or on who is whose ``previous``;
-recording the same release again updates it in place (``INSERT … ON CONFLICT``). Readers
+recording the same release again updates it (``INSERT … ON CONFLICT``) and, unless it is
+the release running now, moves it to the end of the order with the running release as its
+``previous``: redeployed after a hotfix, it runs beside the hotfix, not beside what it
+replaced the first time. Readers
 never create anything: a database without the table has an empty ledger.
 """
 
@@ -159,22 +162,31 @@ def record(
     last_migration: str | None = None,
     status: str = DEPLOYING,
 ) -> Entry:
-    """Record ``release`` (or update it when already there: its contract, last migration
-    and status; its place in the ledger and its ``previous`` stay). ``previous`` is the
-    release current at the time: the one that runs beside this release while it rolls out."""
+    """Record ``release``. ``previous`` is the release current at the time: the one that
+    runs beside this release while it rolls out. Recording a release already there updates
+    its contract, last migration and status; unless it is the current release (a status
+    change of the running release), it is a redeploy, so it also moves to the end of the
+    ledger with the current release as its ``previous``."""
     from psycopg import sql
 
     if status not in STATUSES:
         raise LedgerError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     with _writing(conn, where):
         now = current(conn, where)
-        previous = now.release if now is not None and now.release != release else None
+        redeploy = "previous = EXCLUDED.previous, seq = DEFAULT,"
+        if now is None:
+            previous = None
+        elif now.release == release:
+            previous, redeploy = now.previous, ""
+        else:
+            previous = now.release
         row = conn.execute(
             sql.SQL(
                 "INSERT INTO {t} (release, status, previous, last_migration, contract)"
                 " VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (release) DO UPDATE SET status = EXCLUDED.status,"
-                " last_migration = COALESCE(EXCLUDED.last_migration, {t}.last_migration),"
+                + redeploy
+                + " last_migration = COALESCE(EXCLUDED.last_migration, {t}.last_migration),"
                 " contract = EXCLUDED.contract, updated_at = now()"
                 " RETURNING " + _COLUMNS
             ).format(t=_ident(where)),
@@ -209,7 +221,7 @@ def mark(conn: Any, where: Location, release: str, status: str) -> Entry:
 
 
 def entries(conn: Any, where: Location) -> list[Entry]:
-    """Every recorded release in ledger order (first recorded first); empty when the table
+    """Every recorded release in ledger order (last deployed last); empty when the table
     does not exist yet."""
     from psycopg import sql
 

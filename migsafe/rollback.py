@@ -5,9 +5,9 @@
    history).
 2. Check the live schema against the target's contract. When it does not fit, refuse and
    change nothing — unless a database downgrade was asked for and is possible: the down
-   migrations back to the target's last migration, each one checked against the live row
-   counts so none drops a column or table that holds data, run in one transaction that
-   commits only if the schema then fits.
+   migrations back to the target's last migration, allowed only when every statement is
+   shown to keep the data (:mod:`migsafe.downgrade`), run in one transaction — counted
+   again there under exclusive locks — that commits only if the schema then fits.
 3. Ask the deployer to undo, wait for it, check again, and mark the ledger (the old release
    ``rolled_back``, the target ``live``). A deployer failure is reported with what ran, and
    the ledger is left as it was.
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migsafe import gate, ledger
+from migsafe import downgrade, gate, ledger
 from migsafe.compat import Provenance
 from migsafe.deploy.base import Deployer
 from migsafe.deploy.run import CommandRecord, DeployError
@@ -44,19 +44,6 @@ class RollbackError(Exception):
     """The rollback cannot even be planned (one paragraph); nothing was changed."""
 
 
-@dataclass(frozen=True)
-class Loss:
-    """Data a down migration would destroy: rows in a dropped table or values in a dropped
-    column."""
-
-    migration: str
-    target: str
-    rows: int
-
-    def __str__(self) -> str:
-        return f"{self.migration} drops {self.target}, which holds data ({self.rows} rows)"
-
-
 @dataclass
 class Incident:
     """What happened, for the incident log and ``--format json``."""
@@ -68,7 +55,7 @@ class Incident:
     message: str
     after: gate.Decision | None = None
     downgrade: list[str] = field(default_factory=list)
-    losses: list[Loss] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
     when: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     who: str = field(default_factory=lambda: f"{_user()}@{socket.gethostname()}")
@@ -84,7 +71,7 @@ class Incident:
             "problems": [p.to_json() for p in self.decision.problems],
             "after": self.after.decision if self.after is not None else None,
             "downgrade": self.downgrade,
-            "data_loss": [str(x) for x in self.losses],
+            "data_loss": self.losses,
             "message": self.message,
             "commands": [c.to_json() for c in self.commands],
         }
@@ -186,50 +173,6 @@ def downs_to(migrations: Sequence[Migration], last: str | None, target: str) -> 
     return [downs[i] for i in reversed(after)]
 
 
-def losses(conn: Any, downs: Sequence[Migration]) -> list[Loss]:
-    """Data the ``downs`` would destroy, counted in the live database: rows of a table
-    dropped, non-null values of a column dropped, rows a TRUNCATE or DELETE removes."""
-    from psycopg import sql
-
-    from migsafe import ops
-    from migsafe.parse.postgres import SqlSyntaxError, parse
-
-    found: list[Loss] = []
-
-    def count(query: Any, what: str, migration: str) -> None:
-        try:
-            row = conn.execute(query).fetchone()
-        except Exception:  # the object does not exist (yet): nothing of it to lose
-            return
-        if row and row[0]:
-            found.append(Loss(migration, what, int(row[0])))
-
-    def table(name: str) -> Any:
-        return sql.Identifier(*name.split("."))
-
-    for m in downs:
-        try:
-            statements = parse(m.text)
-        except SqlSyntaxError as exc:
-            raise RollbackError(f"{m.display}:{exc.line}:{exc.column}: {exc.message}") from None
-        for st in statements:
-            for op in st.ops:
-                match op:
-                    case ops.DropTable() | ops.Truncate():
-                        for t in op.tables:
-                            q = sql.SQL("SELECT count(*) FROM {}").format(table(t))
-                            count(q, f"table {ops.bare(t)}", m.display)
-                    case ops.Delete():
-                        q = sql.SQL("SELECT count(*) FROM {}").format(table(op.table))
-                        count(q, f"rows of {ops.bare(op.table)}", m.display)
-                    case ops.DropColumn():
-                        q = sql.SQL("SELECT count({}) FROM {}").format(
-                            sql.Identifier(op.column), table(op.table)
-                        )
-                        count(q, f"column {ops.bare(op.table)}.{op.column}", m.display)
-    return found
-
-
 # -- running -----------------------------------------------------------------------------------
 
 
@@ -259,7 +202,7 @@ def rollback(
     current, target = resolve(known, deployer, to)
     contract = _contract(dsn, cfg, target, contract_file)
     try:
-        schema = gate.read_live_schema(dsn, cfg)
+        schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
         history = deployer.history()
     except gate.GateError as exc:
         raise RollbackError(str(exc)) from None
@@ -275,6 +218,7 @@ def rollback(
     # The deployer's own list: every command it runs from here on is in the record.
     incident = Incident(current, target, REFUSED, decision, "", commands=deployer.records)
     downs: list[Migration] = []
+    steps: list[downgrade.Step] = []
     if decision.decision == gate.FAIL:
         if not with_db_downgrade:
             incident.message = _blocked(decision, target)
@@ -282,13 +226,18 @@ def rollback(
         entry = next((e for e in known if e.release == target), None)
         downs = downs_to(migrations, entry.last_migration if entry else None, target)
         incident.downgrade = [m.display for m in downs]
-        with _connect(dsn) as conn:
-            incident.losses = losses(conn, downs)
+        try:
+            steps = downgrade.plan(downs)
+            with _connect(dsn) as conn:
+                incident.losses = downgrade.losses(conn, steps)
+        except downgrade.Refused as exc:
+            incident.losses = exc.reasons
+        except ValueError as exc:
+            raise RollbackError(str(exc)) from None
         if incident.losses:
             incident.message = (
-                f"refused: the down migrations back to release {target} would destroy data: "
-                + "; ".join(str(x) for x in incident.losses)
-                + ". Roll forward instead."
+                f"refused: the down migrations back to release {target} cannot be shown to "
+                "keep the data: " + "; ".join(incident.losses) + ". Roll forward instead."
             )
             return incident
     plan = _plan(deployer, current, target, downs)
@@ -299,7 +248,17 @@ def rollback(
         if not confirm(plan):
             incident.message = "refused: the database downgrade was not confirmed"
             return incident
-        refused = _downgrade(dsn, cfg, downs, target, contract, provenance)
+        try:
+            refused = _downgrade(dsn, cfg, steps, target, contract, provenance)
+        except downgrade.Refused as exc:
+            incident.losses = exc.reasons
+            incident.message = (
+                "refused: the data changed while the plan waited for confirmation, and the "
+                "down migrations were rolled back: "
+                + "; ".join(exc.reasons)
+                + ". Roll forward instead."
+            )
+            return incident
         if refused is not None:
             incident.decision = refused
             incident.message = (
@@ -350,7 +309,7 @@ def _check_again(
     dsn: str, cfg: Config, target: str, contract: Contract, provenance: Provenance | None
 ) -> gate.Decision:
     try:
-        schema = gate.read_live_schema(dsn, cfg)
+        schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
     except gate.GateError as exc:
         return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc), None)
     return gate.judge(schema, target, contract, None, None, provenance=provenance)
@@ -362,7 +321,9 @@ def _plan(deployer: Deployer, current: str, target: str, downs: Sequence[Migrati
         steps.insert(
             0,
             "run the down migrations " + ", ".join(m.display for m in downs) + " in one "
-            "transaction (no data is lost: the dropped objects are empty)",
+            "transaction, under exclusive locks on the tables they empty or change, counting "
+            "again first (they remove or change no rows: every object they drop or change "
+            "is empty now)",
         )
     steps += ["wait for it to finish", "check the live schema again", "mark the ledger"]
     return "plan: " + "; ".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
@@ -384,28 +345,32 @@ def _blocked(decision: gate.Decision, target: str) -> str:
 def _downgrade(
     dsn: str,
     cfg: Config,
-    downs: Sequence[Migration],
+    steps: Sequence[downgrade.Step],
     target: str,
     contract: Contract,
     provenance: Provenance | None,
 ) -> gate.Decision | None:
-    """Run ``downs`` in one transaction and commit only if the schema then fits the target;
-    return the failing decision otherwise."""
+    """Run ``steps`` in one transaction (counting again under locks, see
+    :func:`downgrade.run`) and commit only if the schema then fits the target; return the
+    failing decision otherwise."""
     from migsafe.db.introspect import read_schema
     from migsafe.ops import bare
 
     with _connect(dsn) as conn:
         try:
             with conn.transaction():
-                for m in downs:
-                    conn.execute(m.text)
-                schema = read_schema(conn)
+                downgrade.run(conn, steps)
+                schema = read_schema(conn, gate.schemas_of(contract))
                 schema.tables.pop(bare(f"{cfg.ledger_schema}.{cfg.ledger_table}"), None)
                 after = gate.judge(schema, target, contract, None, None, provenance=provenance)
                 if after.decision != gate.PASS:
                     raise _Undo(after)
         except _Undo as undo:
             return undo.decision
+        except downgrade.Refused:
+            raise
+        except downgrade.Escaped as exc:
+            raise RollbackError(str(exc)) from None
         except Exception as exc:  # a down migration failed: the transaction rolled back
             raise RollbackError(
                 f"a down migration failed and nothing was changed: {' '.join(str(exc).split())}"

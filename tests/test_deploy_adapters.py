@@ -255,3 +255,76 @@ def test_haproxy_without_its_socket_is_a_clear_error(tmp_path: Path) -> None:
         deployer.set_weight("1.0.0", 100)
     with pytest.raises(DeployError, match=r"no server of backend app runs release 9\.0"):
         deployer.set_weight("9.0", 100)
+
+
+def test_secret_shapes_in_json_env_and_headers_are_redacted() -> None:
+    shapes = {
+        '{"token": "tk-1", "password":"pw-2"}': '{"token": "***", "password":"***"}',
+        '{"name":"DB_PASSWORD","value":"pw-3"}': '{"name":"DB_PASSWORD","value":"***"}',
+        '{"value": "sk-4", "name": "STRIPE_KEY"}': '{"value": "***", "name": "STRIPE_KEY"}',
+        '{"name":"LOG_LEVEL","value":"debug"}': '{"name":"LOG_LEVEL","value":"debug"}',
+        "- name: AWS_SECRET_ACCESS_KEY\n  value: ak-5\n- name: PORT\n  value: 80":
+            "- name: AWS_SECRET_ACCESS_KEY\n  value: ***\n- name: PORT\n  value: 80",
+        "Authorization: Token tok-6": "Authorization: Token ***",
+        '"apiKey":"k-7"': '"apiKey":"***"',
+    }  # fmt: skip
+    for text, hidden in shapes.items():
+        assert redact(text) == hidden
+
+
+DEPLOYMENT_WITH_SECRETS = json.dumps(
+    {"metadata": {"uid": "u1", "annotations": {"deployment.kubernetes.io/revision": "3"}},
+     "spec": {"selector": {"matchLabels": {"app": "web"}},
+              "template": {"metadata": {"annotations": {"migsafe.io/release": "2.0.0"}},
+                           "spec": {"containers": [{"name": "web", "image": "web:2.0.0",
+                                    "env": [{"name": "DB_PASSWORD", "value": "pw-in-env"}]}]}}}}
+)  # fmt: skip
+
+
+def test_kubectl_get_output_stays_out_of_the_records(tool: Tool) -> None:
+    """A failing undo's incident record holds what ran, but not the Deployment (its
+    environment holds secrets) nor a token echoed in an error."""
+    undo = [*K, "rollout", "undo", "deployment/web", "--to-revision=2"]
+    rules = [
+        {"argv": KUBECTL_READ[0]["argv"], "text": DEPLOYMENT_WITH_SECRETS},
+        KUBECTL_READ[1],
+        {"argv": undo, "exit": 1,
+         "stderr": 'error: {"kind":"Status","token":"tk-secret"} Authorization: Token tk-2\n'},
+    ]  # fmt: skip
+    deployer = kubectl(tool("kubectl", rules))
+    assert deployer.current() == "2.0.0"
+    with pytest.raises(DeployError) as failed:
+        deployer.undo("1.9.1")
+    record = json.dumps([r.to_json() for r in deployer.records])
+    for secret in ("pw-in-env", "tk-secret", "tk-2", "DB_PASSWORD"):
+        assert secret not in record
+        assert secret not in str(failed.value)
+    assert deployer.records[0].stdout.endswith("characters, not kept)")
+
+
+@pytest.mark.parametrize(
+    ("name", "rules", "call", "message"),
+    [
+        ("kubectl", [{"argv": KUBECTL_READ[0]["argv"], "text": "{}"}], "current",
+         "kubectl --context prod --namespace shop get deployment/web --output json` printed "
+         "output migsafe cannot read: no 'spec'"),
+        ("kubectl", [{"argv": KUBECTL_READ[0]["argv"], "text": "[1]"}], "history",
+         "expected a JSON object, got list"),
+        ("helm", [{"argv": HELM_HISTORY["argv"], "text": '[{"revision": "x"}]'}], "history",
+         "printed output migsafe cannot read: invalid literal for int()"),
+        ("helm", [{"argv": ["status", "web", "--output", "json", "--namespace", "shop"],
+                   "text": '{"info": "deployed"}'}], "wait",
+         "printed output migsafe cannot read: 'str' object has no attribute 'get'"),
+    ],
+)  # fmt: skip
+def test_unexpected_deployer_output_is_a_clear_error(
+    tool: Tool, name: str, rules: list[Rule], call: str, message: str
+) -> None:
+    path = tool(name, rules)
+    deployer = (
+        kubectl(path) if name == "kubectl" else Helm("web", Runner(30), namespace="shop",
+                                                     binary=path)
+    )  # fmt: skip
+    with pytest.raises(DeployError) as failed:
+        getattr(deployer, call)()
+    assert message in str(failed.value)

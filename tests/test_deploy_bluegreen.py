@@ -218,6 +218,10 @@ def test_the_bluegreen_story(dsn: str, tmp_path: Path) -> None:
             )
         )
         wait_until(lambda: answers(f"http://127.0.0.1:{ports['green']}/health"), "2.0.0")
+        wait_until(
+            lambda: HAProxy(sock, "app", SERVERS, Runner(10)).state()["green"].why_down() is None,
+            "release 2.0.0's health check in HAProxy",
+        )
         done = migsafe(
             "deploy",
             "record",

@@ -131,3 +131,36 @@ def test_judge_is_pure_and_checks_both_releases(dsn: str) -> None:
     del schema.tables["users"].columns["name"]
     decision = gate.judge(schema, "2.0.0", contract, None, None)
     assert [(p.release, p.object) for p in decision.problems] == [("2.0.0", "users.name")]
+
+
+def test_an_application_in_its_own_schema_is_captured_and_gated(
+    pg_default_server_info: Server, tmp_path: Path
+) -> None:
+    """The application's tables live in schema ``app``: the captured contract holds them
+    (and not the ledger), and the gate reads that schema — passing, then failing when a
+    column the release reads is dropped."""
+    with scratch_on(pg_default_server_info, "migsafe_gate_app") as fresh:
+        with psycopg.connect(fresh, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA app")
+            conn.execute("CREATE TABLE app.orders (id bigint PRIMARY KEY, total numeric)")
+            ledger.record(conn, ledger.Location(), "0.9.0", from_database(fresh, "0.9.0"))
+        out = tmp_path / "1.0.0.json"
+        captured = CliRunner().invoke(
+            main,
+            ["contract", "capture", "--release", "1.0.0", "--from-database", fresh,
+             "--output", str(out)],
+        )  # fmt: skip
+        assert captured.exit_code == 0, captured.output
+        tables = json.loads(out.read_text(encoding="utf-8"))["tables"]
+        assert set(tables) == {"app.orders"}
+        decision = gate.decide(fresh, "1.0.0", cfg=CFG, contract_files={"1.0.0": out})
+        assert (decision.decision, decision.problems) == ("pass", ())
+        with psycopg.connect(fresh, autocommit=True) as conn:
+            conn.execute("ALTER TABLE app.orders DROP COLUMN total")
+        decision = gate.decide(fresh, "1.0.0", cfg=CFG, contract_files={"1.0.0": out})
+        assert decision.decision == "fail"
+        # both releases read it: 1.0.0, and 0.9.0 running beside it (from the ledger)
+        assert sorted((p.release, p.object) for p in decision.problems) == [
+            ("0.9.0", "app.orders.total"),
+            ("1.0.0", "app.orders.total"),
+        ]

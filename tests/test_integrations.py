@@ -231,6 +231,10 @@ def test_helm_hooks_run_before_upgrade_and_rollback() -> None:
     for container in (gate, check):
         assert container["image"].endswith(":" + release)
         assert container["args"][2] == release
+        # The database URL reaches migsafe through the environment, not the process list.
+        assert not any("DATABASE_URL" in a or "--database-url" in a for a in container["args"])
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MIGSAFE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "url"
 
 
 def test_serve_manifest_probes_health_and_passes_secrets_by_reference() -> None:
@@ -312,3 +316,72 @@ def test_lint_deploy_reports_unreadable_files_with_their_place(tmp_path: Path) -
     assert re.search(rf"{re.escape(str(broken))}:4:1: not valid YAML", out), out
     assert f"{tmp_path / 'missing.yaml'}: cannot read" in out
     assert "Traceback" not in out
+
+
+LATE_GATE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop
+spec:
+  strategy:
+    canary:
+      steps:
+        - analysis:
+            templates:
+              - templateName: error-rate
+        - setWeight: 10
+        - analysis:
+            templates:
+              - templateName: migsafe-gate
+            dryRun:
+              - metricName: schema-gate
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop-dry-elsewhere
+spec:
+  strategy:
+    canary:
+      steps:
+        - analysis:
+            templates:
+              - templateName: migsafe-gate
+              - templateName: error-rate
+            dryRun:
+              - metricName: error-rate
+        - setWeight: 10
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: gate-as-job
+spec:
+  dryRun:
+    - metricName: ".*"
+  metrics:
+    - name: schema
+      provider:
+        job:
+          spec:
+            template:
+              spec:
+                containers:
+                  - name: gate
+                    image: registry.example.com/migsafe:0.1.0
+                    args: ["gate", "--release", "2.0.0"]
+"""
+
+
+def test_lint_deploy_wants_the_gate_itself_before_traffic_and_not_in_dry_run() -> None:
+    """An error-rate analysis first does not count as the gate; dryRun on the gate metric,
+    in a step or in the template, is a bypass; dryRun on another metric is not."""
+    from migsafe.deploy_lint import check_text
+
+    found = [(b.line, b.column, b.rule) for b in check_text(LATE_GATE, "late.yaml")]
+    assert found == [
+        (12, 11, "analysis-after-weight"),
+        (17, 17, "gate-dry-run"),
+        (41, 7, "gate-dry-run"),
+    ]

@@ -58,6 +58,23 @@ def test_recording_again_updates_in_place(dsn: str) -> None:
         assert [e.release for e in ledger.entries(conn, HERE)] == ["1.0.0", "2.0.0"]
 
 
+def test_redeploying_after_a_hotfix_runs_beside_the_hotfix(dsn: str) -> None:
+    """1.0.0, then 2.0.0 rolled back to 1.0.0, hotfix 1.1.0, then 2.0.0 again: 2.0.0 now
+    follows 1.1.0 — the gate checks it against 1.1.0, a rollback goes back to 1.1.0."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ledger.record(conn, HERE, "1.0.0", contract(dsn, "1.0.0"), status="live")
+        ledger.record(conn, HERE, "2.0.0", contract(dsn, "2.0.0"), status="live")
+        ledger.mark(conn, HERE, "2.0.0", ledger.ROLLED_BACK)
+        ledger.record(conn, HERE, "1.1.0", contract(dsn, "1.1.0"), status="live")
+        again = ledger.record(conn, HERE, "2.0.0", contract(dsn, "2.0.0"))
+        assert again.previous == "1.1.0"
+        assert [e.release for e in ledger.entries(conn, HERE)] == ["1.0.0", "1.1.0", "2.0.0"]
+        assert ledger.current(conn, HERE) == again
+        assert ledger.contract_of(conn, HERE, "2.0.0")[1] == "1.1.0"
+        live = ledger.record(conn, HERE, "2.0.0", contract(dsn, "2.0.0"), status="live")
+        assert (live.previous, live.seq, live.status) == ("1.1.0", again.seq, "live")
+
+
 def test_unknown_release_is_an_error_naming_the_known_ones(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         ledger.record(conn, HERE, "1.0.0", contract(dsn, "1.0.0"))

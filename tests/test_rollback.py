@@ -118,7 +118,7 @@ def test_db_downgrade_only_without_data_loss_and_after_confirmation(
     lossy = rollback(*args, "--yes")
     assert lossy.exit_code == 3
     assert (
-        "migrations/0002_add_display_name.down.sql drops column users.display_name, which "
+        "migrations/0002_add_display_name.down.sql:2: drops column users.display_name, which "
         "holds data (1 rows)" in lossy.output
     )
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -246,3 +246,190 @@ def test_the_deployer_can_come_from_the_config(dsn: str, tmp_path: Path) -> None
     done = rollback("--database-url", dsn, "--previous", cwd=tmp_path)
     assert done.exit_code == 2
     assert "unknown key 'undo_cmd' in [tool.migsafe.deploy]" in done.output
+
+
+def with_down(tmp_path: Path, down: str) -> Path:
+    """The example's migrations with ``down`` as 0002's down migration."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for f in (EXAMPLE / "migrations").iterdir():
+        (folder / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "0002_add_display_name.down.sql").write_text(down, encoding="utf-8")
+    return folder
+
+
+def users(dsn: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT * FROM users ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("down", "reason"),
+    [
+        ("DO $$ BEGIN EXECUTE 'DROP TABLE users'; END $$;",
+         ":1: DO $$ BEGIN EXECUTE 'DROP TABLE users'; END $$: migsafe cannot tell what this "
+         "DoStmt does to the data"),
+        ("ALTER TABLE users ALTER COLUMN display_name TYPE varchar(1) USING left(display_name, 1);",
+         ":1: changes the type of column users.display_name, which holds data (1 rows)"),
+        ("UPDATE users SET display_name = NULL;",
+         ":1: updates rows of users, which holds data (1 rows)"),
+        ("DELETE FROM users WHERE display_name = 'Ada';",
+         ":1: deletes rows of users, which holds data (1 rows)"),
+        ("ALTER TABLE users RENAME TO people;\nDROP TABLE people;",
+         ":1: renames table users, which holds data (1 rows)"),
+        ("ALTER TABLE users RENAME TO people;\nDROP TABLE people;",
+         ":2: drops table people, whose rows cannot be counted"),
+        ("CREATE SCHEMA attic;\nALTER TABLE users SET SCHEMA attic;",
+         ":2: ALTER TABLE users SET SCHEMA attic: migsafe cannot tell what this "
+         "AlterObjectSchemaStmt does"),
+        ("DROP SCHEMA public CASCADE;", "DROP SCHEMA takes every table in it with it"),
+        ("DROP TABLE no_such_table;", "drops table no_such_table, whose rows cannot be counted"),
+        ("TRUNCATE users CASCADE;", "TRUNCATE … CASCADE also empties every table"),
+        ("DROP SEQUENCE users_id_seq;", "DROP SEQUENCE may take data with it"),
+    ],
+)  # fmt: skip
+def test_db_downgrade_refuses_what_it_cannot_show_keeps_the_data(
+    dsn: str, tmp_path: Path, down: str, reason: str
+) -> None:
+    apply(dsn, "0003_drop_name.up.sql")
+    before = users(dsn)
+    marker = tmp_path / "undone"
+    done = rollback(
+        "--database-url", dsn, "--to", "1.0.0", "--migrations", str(with_down(tmp_path, down)),
+        "--with-db-downgrade", "--yes", "--format", "json", *marker_cmd(marker),
+    )  # fmt: skip
+    assert done.exit_code == 3, done.output
+    incident = json.loads(done.output)
+    assert incident["status"] == "refused"
+    assert any(reason in x for x in incident["data_loss"]), incident["data_loss"]
+    assert "cannot be shown to keep the data" in incident["message"]
+    assert not marker.exists()
+    assert users(dsn) == before
+    assert statuses(dsn) == [("1.0.0", "live"), ("2.0.0", "live")]
+
+
+@pytest.mark.parametrize(
+    ("down", "reason"),
+    [
+        ("BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\nSELECT 1/0;",
+         ":1: BEGIN: transaction control"),
+        ("ALTER TABLE users ADD COLUMN name text;\nCOMMIT;\nALTER TABLE users DROP COLUMN name;",
+         ":2: COMMIT: transaction control"),
+        ("ALTER TABLE users ADD COLUMN name text;\n"
+         "CREATE INDEX CONCURRENTLY users_name ON users (name);",
+         "CONCURRENTLY cannot run inside the downgrade's transaction"),
+    ],
+)  # fmt: skip
+def test_db_downgrade_refuses_statements_that_escape_its_transaction(
+    dsn: str, tmp_path: Path, down: str, reason: str
+) -> None:
+    """Refused before anything runs: the column the down migration adds is not there."""
+    apply(dsn, "0003_drop_name.up.sql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE users SET display_name = NULL")
+    done = rollback(
+        "--database-url", dsn, "--to", "1.0.0", "--migrations", str(with_down(tmp_path, down)),
+        "--with-db-downgrade", "--yes", "--format", "json", *marker_cmd(tmp_path / "undone"),
+    )  # fmt: skip
+    assert done.exit_code == 3, done.output
+    incident = json.loads(done.output)
+    assert any(reason in x for x in incident["data_loss"]), incident["data_loss"]
+    assert "rolled back" not in incident["message"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        columns = conn.execute(
+            "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute"
+            " WHERE attrelid = 'users'::regclass AND attnum > 0 AND NOT attisdropped"
+        ).fetchone()
+    assert columns == (["id", "display_name"],)
+
+
+def test_db_downgrade_counts_again_under_lock_after_the_prompt(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The column is empty when the plan is made; while the operator reads the prompt a
+    writer inserts a row that still holds its lock when the downgrade starts and commits
+    only later. The downgrade waits for the lock, counts again, finds the row, and rolls
+    back: the row and its column survive."""
+    import threading
+
+    import click
+
+    apply(dsn, "0003_drop_name.up.sql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE users SET display_name = NULL")
+    writer = psycopg.connect(dsn)
+    started = threading.Event()
+
+    def commit_later() -> None:
+        started.wait()
+        # the downgrade's LOCK TABLE queues behind this transaction until it commits
+        with psycopg.connect(dsn, autocommit=True) as watcher:
+            while not watcher.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'users'::regclass"
+            ).fetchone()[0]:  # type: ignore[index]
+                watcher.execute("SELECT pg_sleep(0.05)")
+        writer.commit()
+
+    def confirm(*_: object, **__: object) -> bool:
+        writer.execute("INSERT INTO users (display_name) VALUES ('written during the prompt')")
+        started.set()
+        return True
+
+    monkeypatch.setattr(click, "confirm", confirm)
+    thread = threading.Thread(target=commit_later)
+    thread.start()
+    try:
+        marker = tmp_path / "undone"
+        done = rollback(
+            "--database-url", dsn, "--to", "1.0.0", "--migrations", "migrations",
+            "--with-db-downgrade", "--format", "json", *marker_cmd(marker),
+        )  # fmt: skip
+    finally:
+        started.set()
+        thread.join()
+        writer.close()
+    assert done.exit_code == 3, done.output
+    incident = json.loads(done.stdout)
+    assert "the data changed while the plan waited for confirmation" in incident["message"]
+    assert any("drops column users.display_name, which holds data (1 rows)" in x
+               for x in incident["data_loss"])  # fmt: skip
+    assert not marker.exists()
+    assert [r[-1] for r in users(dsn)] == [None, "written during the prompt"]
+    assert statuses(dsn) == [("1.0.0", "live"), ("2.0.0", "live")]
+
+
+def test_unreadable_deployer_output_mid_rollback_is_a_failed_incident(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helm's status after the rollback prints something that is not a status: a clear
+    error, exit 2, and the incident record is still written."""
+    history = [
+        {"revision": 1, "status": "superseded", "chart": "web-1.0.0", "app_version": "1.0.0"},
+        {"revision": 2, "status": "deployed", "chart": "web-2.0.0", "app_version": "2.0.0"},
+    ]
+    rules = [
+        {"argv": ["history", "web", "--output", "json", "--max", "256"],
+         "text": json.dumps(history)},
+        {"argv": ["rollback", "web", "1", "--wait", "--timeout", "60s"]},
+        {"argv": ["status", "web", "--output", "json"], "text": '{"info": "deployed"}'},
+    ]  # fmt: skip
+    (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
+    helm = tmp_path / "helm"
+    helm.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{DATA / "fake_tool.py"}" "$@"\n', encoding="utf-8"
+    )
+    helm.chmod(0o755)
+    monkeypatch.setenv("FAKE_RULES", str(tmp_path / "rules.json"))
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "incidents.jsonl"
+    done = rollback(
+        "--database-url", dsn, "--previous", "--deployer", "helm", "--name", "web",
+        "--timeout", "60", "--incident-log", str(log),
+    )  # fmt: skip
+    assert done.exit_code == 2, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    incident = json.loads(log.read_text(encoding="utf-8"))
+    assert incident["status"] == "failed"
+    assert "status web --output json` printed output migsafe cannot read" in incident["message"]
+    assert statuses(dsn) == [("1.0.0", "live"), ("2.0.0", "live")]

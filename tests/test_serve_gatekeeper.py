@@ -3,7 +3,10 @@ keys the cache, the cache's lifetime, single-flight sharing, and Flagger's paylo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,7 +17,7 @@ from migsafe.contracts import from_database
 from migsafe.db.ephemeral import Server, scratch_on
 from migsafe.serve import flagger
 from migsafe.serve.digest import catalog_digest
-from migsafe.serve.gatekeeper import Answer, Gatekeeper, SingleFlight
+from migsafe.serve.gatekeeper import Answer, Gatekeeper, Late, SingleFlight
 
 
 class Clock:
@@ -58,6 +61,8 @@ def test_the_digest_changes_with_ddl_and_not_with_data_or_statistics(dsn: str) -
             "ALTER TABLE users VALIDATE CONSTRAINT named",
             "CREATE TABLE other (id int)",
             "DROP TABLE users",
+            # every table moves out of public, an empty public takes its place
+            "ALTER SCHEMA public RENAME TO old_public; CREATE SCHEMA public",
         ):
             conn.execute(change)
             digest = catalog_digest(conn)
@@ -188,3 +193,101 @@ def test_every_hook_has_a_verdict_for_every_decision() -> None:
         "fail-previous": 409,
         "inconclusive": 409,
     }
+
+
+class BlackHole:
+    """A TCP proxy to PostgreSQL that, while ``swallow`` is set, keeps every connection
+    open and acknowledged but passes no byte either way: a network black hole, where no
+    error ever comes."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+
+        self.target = target
+        self.swallow = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a: Any, b: Any) -> None:
+        import socket
+
+        try:
+            while data := a.recv(65536):
+                if not self.swallow.is_set():
+                    b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def finishes(fn: Callable[[], Answer], within: float = 60.0) -> Answer:
+    """``fn()`` in a thread; a call still blocked after ``within`` seconds fails the test
+    (a liveness bound, far above any deadline here — not a timing assertion)."""
+    box: list[Answer] = []
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    thread.start()
+    thread.join(within)
+    assert box, f"the gatekeeper was still blocked after {within:g} s"
+    return box[0]
+
+
+@pytest.mark.postgres
+def test_a_black_holed_database_costs_a_deadline_not_the_server(dsn: str) -> None:
+    """While the network swallows everything, answers are inconclusive (database down)
+    instead of never coming; once it passes bytes again, the gatekeeper drops the stuck
+    connection and answers from the database again."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    hole = BlackHole((str(info.get("host", "127.0.0.1")), int(info.get("port", 5432))))
+    through = psycopg.conninfo.make_conninfo(dsn, host="127.0.0.1", port=hole.port)
+    keeper = Gatekeeper(through, Config(), ttl=0.5, deadline=2.0)
+    try:
+        assert keeper.decide("2.0.0", None).decision.decision == "pass"
+        hole.swallow.set()
+        for _ in range(2):
+            stuck = finishes(lambda: keeper.decide("2.0.0", None))
+            assert (stuck.decision.decision, stuck.database_down) == ("inconclusive", True)
+        hole.swallow.clear()
+        answers = [finishes(lambda: keeper.decide("2.0.0", None)) for _ in range(3)]
+        assert answers[-1].decision.decision == "pass"
+        assert not answers[-1].database_down
+    finally:
+        keeper.close()
+        hole.close()
+
+
+def test_waiting_on_work_in_flight_is_bounded() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait()
+        return 1
+
+    leader = threading.Thread(target=lambda: flight.do("k", slow))
+    leader.start()
+    started.wait()
+    with pytest.raises(Late, match=r"no answer from the database within 0\.1 s"):
+        flight.do("k", slow, timeout=0.1)
+    release.set()
+    leader.join()

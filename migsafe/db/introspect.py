@@ -125,12 +125,24 @@ _CALL = re.compile(r"(?<!::)(?<![\w$.])([A-Za-z_][\w$]*)\s*\(")
 _STRING = re.compile(r"'(?:[^']|'')*'")
 
 
-def introspect(dsn: str, schemas: Sequence[str] = ("public",)) -> Schema:
+def introspect(dsn: str, schemas: Sequence[str] | None = ("public",)) -> Schema:
     """The schema model of the database at ``dsn``, for the tables, views, sequences and
-    enums in ``schemas``; runs :data:`QUERIES` once each, whatever the number of tables."""
+    enums in ``schemas`` (None: every schema but PostgreSQL's own, see
+    :func:`user_schemas`); runs :data:`QUERIES` once each, whatever the number of tables."""
     psycopg = require_psycopg()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return read_schema(conn, schemas)
+        return read_schema(conn, user_schemas(conn) if schemas is None else schemas)
+
+
+def user_schemas(conn: Any) -> list[str]:
+    """Every schema of the database but the system's: pg_catalog, information_schema, and
+    the TOAST and temporary schemas."""
+    rows = conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', "
+        "'information_schema') AND nspname NOT LIKE 'pg\\_toast%' "
+        "AND nspname NOT LIKE 'pg\\_temp\\_%' ORDER BY nspname"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def read_schema(conn: Any, schemas: Sequence[str] = ("public",)) -> Schema:

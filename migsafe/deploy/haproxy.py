@@ -6,6 +6,11 @@ gives a release's servers ``weight`` and the others ``100 - weight``
 (``set server <backend>/<server> weight <n>``); an undo is a weight of 100 for the target.
 The target is raised before the others are lowered, so at no moment is every server at
 weight 0. ``show servers state <backend>`` reads the weights back.
+
+Before any weight changes, every server that is to take traffic must be up: running, not in
+maintenance or drain, and — when it has health checks — with its last check passed (a check
+that has not run yet is waited for). Otherwise moving traffic onto it is an outage, so
+nothing changes and the move is refused.
 """
 
 from __future__ import annotations
@@ -19,12 +24,36 @@ from pathlib import Path
 from migsafe.deploy.base import Deployer, Revision
 from migsafe.deploy.run import DeployError, DeployTimeout, Runner
 
+RUNNING = 2  # srv_op_state
+_CHECK_ENABLED = 0x2 | 0x4  # srv_check_state: CHK_ST_CONFIGURED | CHK_ST_ENABLED
+_CHECK_PASSED = (3, 4)  # srv_check_result: CHK_RES_PASSED, CHK_RES_CONDPASS
+_CHECK_UNKNOWN = 0  # srv_check_result before the first check has finished
+
 
 @dataclass(frozen=True)
 class ServerState:
     name: str
     weight: int  # srv_uweight: the weight as set by the user
     operational: int  # srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
+    admin: int = 0  # srv_admin_state: maintenance and drain flags; 0 when none
+    check_state: int = 0  # srv_check_state: flags; configured and enabled → health-checked
+    check_result: int = 0  # srv_check_result: 0 unknown, 2 failed, 3 passed, 4 passed (cond.)
+
+    @property
+    def checked(self) -> bool:
+        return self.check_state & _CHECK_ENABLED == _CHECK_ENABLED
+
+    def why_down(self) -> str | None:
+        """Why this server cannot take traffic now; None when it can."""
+        if self.operational != RUNNING:
+            return "is down" if self.operational == 0 else "is not running"
+        if self.admin:
+            return "is in maintenance or drain"
+        if self.checked and self.check_result not in _CHECK_PASSED:
+            if self.check_result == _CHECK_UNKNOWN:
+                return "has no health check result yet"
+            return "fails its health check"
+        return None
 
 
 def parse_servers_state(text: str, backend: str) -> dict[str, ServerState]:
@@ -43,9 +72,17 @@ def parse_servers_state(text: str, backend: str) -> dict[str, ServerState]:
         if cols[at["be_name"]] != backend:
             continue
         name = cols[at["srv_name"]]
-        servers[name] = ServerState(
-            name, int(cols[at["srv_uweight"]]), int(cols[at["srv_op_state"]])
-        )
+        try:
+            servers[name] = ServerState(
+                name,
+                int(cols[at["srv_uweight"]]),
+                int(cols[at["srv_op_state"]]),
+                int(cols[at["srv_admin_state"]]) if "srv_admin_state" in at else 0,
+                int(cols[at["srv_check_state"]]) if "srv_check_state" in at else 0,
+                int(cols[at["srv_check_result"]]) if "srv_check_result" in at else 0,
+            )
+        except (IndexError, KeyError, ValueError):
+            raise DeployError(f"unexpected `show servers state` line: {line[:200]!r}") from None
     return servers
 
 
@@ -132,8 +169,10 @@ class HAProxy(Deployer):
             )
         if not 0 <= weight <= 100:
             raise DeployError(f"a traffic weight is a percentage, 0 to 100, got {weight}")
-        self.state()  # every configured server exists before anything changes
         target = {s: (weight if r == release else 100 - weight) for s, r in self.servers.items()}
+        # every configured server exists, and the ones to take traffic are up, before
+        # anything changes
+        self._require_up([s for s, w in target.items() if w > 0])
         ordered = sorted(target, key=lambda s: self.servers[s] != release)
         for server in ordered:
             answer = self.command(f"set server {self.backend}/{server} weight {target[server]}")
@@ -143,6 +182,25 @@ class HAProxy(Deployer):
                     f"{target[server]}`: {answer.strip()}"
                 )
         self.expected = target
+
+    def _require_up(self, servers: list[str]) -> None:
+        """:class:`DeployError` naming each of ``servers`` that cannot take traffic; a health
+        check that has not run yet is waited for (up to the time limit)."""
+        deadline = time.monotonic() + self.runner.timeout
+        while True:
+            state = self.state()
+            down = {s: state[s].why_down() for s in servers}
+            pending = [s for s, why in down.items() if why == "has no health check result yet"]
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(self.poll)
+        problems = [f"{s} ({self.servers[s]}) {why}" for s, why in down.items() if why]
+        if problems:
+            raise DeployError(
+                f"HAProxy backend {self.backend}: " + "; ".join(problems) + ". Moving traffic "
+                "onto it would be an outage, so no weight was changed; bring the server up "
+                "first"
+            )
 
     def undo(self, to: str) -> None:
         self.set_weight(to, 100)

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from migsafe.deploy.base import Deployer, Revision
-from migsafe.deploy.run import DeployError, Runner
+from migsafe.deploy.run import DeployError, Runner, reading, redact
 
 # ``<chart name>-<semver>``: the name may hold dashes, the version a pre-release part.
 _CHART_VERSION = re.compile(r"-(\d+\.\d+\.\d+(?:[-+][\w.+-]*)?)$")
@@ -42,14 +42,13 @@ class Helm(Deployer):
             argv += ["--kube-context", self.context]
         return argv
 
-    def _json(self, argv: list[str]) -> Any:
-        text = self.runner.run(argv)
+    def _json(self, argv: list[str], *, keep: bool = True) -> Any:
+        text = self.runner.run(argv, keep=keep)
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DeployError(
-                f"{' '.join(argv)}: expected JSON, got {text[:200]!r} ({exc})"
-            ) from None
+            shown = redact(text[:200], self.runner.secrets)
+            raise DeployError(f"{' '.join(argv)}: expected JSON, got {shown!r} ({exc})") from None
 
     def _release(self, entry: Any) -> str | None:
         """Helm prints ``MISSING`` for a revision whose chart metadata is lost."""
@@ -60,14 +59,16 @@ class Helm(Deployer):
         return version if version and version != "MISSING" else None
 
     def history(self) -> list[Revision]:
-        entries = self._json(self.helm("history", self.name, "--output", "json", "--max", "256"))
+        argv = self.helm("history", self.name, "--output", "json", "--max", "256")
+        entries = self._json(argv)
         if not isinstance(entries, list):
             raise DeployError(f"helm history {self.name}: expected a JSON list of revisions")
-        ordered = sorted(entries, key=lambda e: int(e["revision"]))
-        return [
-            Revision(self._release(e), str(e["revision"]), e.get("status") == "deployed")
-            for e in ordered
-        ]
+        with reading(" ".join(argv)):
+            ordered = sorted(entries, key=lambda e: int(str(e["revision"])))
+            return [
+                Revision(self._release(e), str(e["revision"]), e.get("status") == "deployed")
+                for e in ordered
+            ]
 
     def current(self) -> str | None:
         deployed = [r for r in self.history() if r.current]
@@ -82,8 +83,11 @@ class Helm(Deployer):
         )
 
     def wait(self) -> None:
-        status = self._json(self.helm("status", self.name, "--output", "json"))
-        state = (status.get("info") or {}).get("status")
+        # Not kept in the record: helm status prints the release's values, secrets included.
+        argv = self.helm("status", self.name, "--output", "json")
+        status = self._json(argv, keep=False)
+        with reading(" ".join(argv)):
+            state = (status.get("info") or {}).get("status")
         if state != "deployed":
             raise DeployError(
                 f"helm release {self.name} is {state!r} after the rollback, not deployed"

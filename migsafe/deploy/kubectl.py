@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from migsafe.deploy.base import Deployer, Revision
-from migsafe.deploy.run import DeployError, Runner
+from migsafe.deploy.run import DeployError, Runner, reading, redact
 
 RELEASE_ANNOTATION = "migsafe.io/release"
 
@@ -35,11 +35,15 @@ def release_of(template: Any, container: str | None = None) -> str | None:
     return tag if colon and "/" not in tag and name else None
 
 
-def _json(text: str, what: str) -> Any:
+def _json(text: str, what: str, secrets: tuple[str, ...] = ()) -> Any:
     try:
-        return json.loads(text)
+        found = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DeployError(f"{what}: expected JSON output, got: {text[:200]!r} ({exc})") from None
+        shown = redact(text[:200], secrets)
+        raise DeployError(f"{what}: expected JSON output, got: {shown!r} ({exc})") from None
+    if not isinstance(found, dict):
+        raise DeployError(f"{what}: expected a JSON object, got {type(found).__name__}")
+    return found
 
 
 class Kubectl(Deployer):
@@ -72,15 +76,28 @@ class Kubectl(Deployer):
             argv += ["--namespace", self.namespace]
         return argv + list(args)
 
+    def _get(self, argv: list[str]) -> Any:
+        """The object ``kubectl get -o json`` prints; not kept in the record (it holds the
+        pod template, environment included)."""
+        return _json(self.runner.run(argv, keep=False), " ".join(argv), self.runner.secrets)
+
+    def _workload_argv(self) -> list[str]:
+        return self.kubectl("get", f"{self.resource}/{self.name}", "--output", "json")
+
     def _workload(self) -> Any:
-        argv = self.kubectl("get", f"{self.resource}/{self.name}", "--output", "json")
-        return _json(self.runner.run(argv), " ".join(argv))
+        return self._get(self._workload_argv())
 
     def current(self) -> str | None:
-        return release_of(self._workload()["spec"]["template"], self.container)
+        workload = self._workload()
+        with reading(" ".join(self._workload_argv())):
+            return release_of(workload["spec"]["template"], self.container)
 
     def history(self) -> list[Revision]:
         workload = self._workload()
+        with reading(" ".join(self._workload_argv())):
+            return self._history(workload)
+
+    def _history(self, workload: Any) -> list[Revision]:
         labels = (workload["spec"].get("selector") or {}).get("matchLabels") or {}
         if not labels:
             raise DeployError(
@@ -89,7 +106,7 @@ class Kubectl(Deployer):
             )
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         argv = self.kubectl("get", "replicasets", "--selector", selector, "--output", "json")
-        sets = _json(self.runner.run(argv), " ".join(argv)).get("items") or []
+        sets = self._get(argv).get("items") or []
         uid = workload["metadata"].get("uid")
         now = (workload["metadata"].get("annotations") or {}).get(self.revision_annotation)
         found: list[tuple[int, Revision]] = []
@@ -135,9 +152,8 @@ class Argo(Kubectl):
     revision_annotation = "rollout.argoproj.io/revision"
     owner_kind = "Rollout"
 
-    def _workload(self) -> Any:
-        argv = self.kubectl("get", f"rollouts.argoproj.io/{self.name}", "--output", "json")
-        return _json(self.runner.run(argv), " ".join(argv))
+    def _workload_argv(self) -> list[str]:
+        return self.kubectl("get", f"rollouts.argoproj.io/{self.name}", "--output", "json")
 
     def plugin(self, *args: str) -> list[str]:
         argv = [self.binary, "argo", "rollouts"]

@@ -3,7 +3,9 @@
 Reading the schema model (:func:`migsafe.db.introspect.introspect`) costs tens of
 milliseconds on a real database; asking whether anything changed since the last read costs a
 few. The digest covers the catalog rows of every relation, column, default, constraint,
-index, domain, enum type and label outside PostgreSQL's own schemas, so any DDL that could
+index, domain, enum type and label outside PostgreSQL's own schemas, and the names of
+those schemas (a schema renamed and another made under its old name moves every table
+out of the gate's sight, though no table row changes), so any DDL that could
 change a gate decision changes it (and so do some that cannot, such as a new index: that
 only costs a fresh read). Statistics and vacuum bookkeeping are left out, so a busy table
 does not change it. Rows are hashed one by one (``hashtextextended``, PostgreSQL 11 and
@@ -17,15 +19,16 @@ from typing import Any
 
 DIGEST_SQL = r"""
 WITH ns AS (
-  SELECT oid FROM pg_namespace
+  SELECT oid, nspname FROM pg_namespace
   WHERE nspname NOT IN ('pg_catalog', 'information_schema')
     AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%'
 ), rel AS (
-  SELECT oid, relname, relkind, relnamespace FROM pg_class
-  WHERE relnamespace IN (SELECT oid FROM ns)
+  SELECT c.oid, c.relname, c.relkind, c.relnamespace, ns.nspname FROM pg_class c
+  JOIN ns ON ns.oid = c.relnamespace
 )
 SELECT count(*) || ':' || sum(hashtextextended(item, 0)::numeric) FROM (
-  SELECT concat_ws(' ', 'c', oid, relname, relkind, relnamespace) FROM rel
+  SELECT concat_ws(' ', 'n', oid, nspname) FROM ns
+  UNION ALL SELECT concat_ws(' ', 'c', oid, nspname, relname, relkind, relnamespace) FROM rel
   UNION ALL SELECT concat_ws(' ', 'a', attrelid, attnum, attname, atttypid, atttypmod,
       attnotnull, attisdropped, atthasdef, attidentity)
     FROM pg_attribute WHERE attrelid IN (SELECT oid FROM rel) AND attnum > 0

@@ -15,11 +15,21 @@ their own connection. So the database sees one digest query and one decision per
 time, whatever the load. With a TTL of 0 nothing is cached and every request reads the
 schema (still shared between requests in flight).
 
+Nothing waits without bound, so a database that stops answering (a network black hole,
+where no error ever comes) costs one deadline, not the server: the kept connection has TCP
+keepalives, a TCP user timeout and a server-side statement timeout, and a watchdog cuts its
+socket when a digest query outlives the deadline; the connection is then dropped and made
+anew on the next call. Requests waiting on another's work in flight give up at the
+deadline too.
+
 Blocking calls only: the web layer runs :meth:`Gatekeeper.decide` in a thread pool.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -34,7 +44,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_TTL = 5.0  # seconds a decision is reused for an unchanged schema
+DEFAULT_DEADLINE = 8.0  # seconds one database round may take (the web layer's deadline)
 CONNECT_TIMEOUT = 5  # seconds; the web layer's deadline bounds the whole answer anyway
+
+
+class Late(Exception):
+    """Work in flight did not finish within the deadline."""
+
+
 MAX_ENTRIES = 1024  # release pairs cached at once; the oldest go first past this
 
 
@@ -53,7 +70,9 @@ class SingleFlight(Generic[T]):
         self._lock = threading.Lock()
         self._calls: dict[Hashable, _Call[T]] = {}
 
-    def do(self, key: Hashable, fn: Callable[[], T]) -> T:
+    def do(self, key: Hashable, fn: Callable[[], T], timeout: float | None = None) -> T:
+        """``fn()``, or the result of the call for ``key`` in flight; a caller that waits
+        on another's call gives up with :class:`Late` after ``timeout`` seconds."""
         with self._lock:
             call = self._calls.get(key)
             leader = call is None
@@ -68,8 +87,8 @@ class SingleFlight(Generic[T]):
                 with self._lock:
                     del self._calls[key]
                 call.done.set()
-        else:
-            call.done.wait()
+        elif not call.done.wait(timeout):
+            raise Late(f"no answer from the database within {timeout:g} s")
         if call.error is not None:
             raise call.error
         return call.value  # type: ignore[return-value]
@@ -101,10 +120,12 @@ class Gatekeeper:
         cfg: Config,
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.dsn = dsn
         self.cfg = cfg
         self.ttl = ttl
+        self.deadline = deadline
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[Key, tuple[float, Decision]] = {}
@@ -114,14 +135,15 @@ class Gatekeeper:
 
     def decide(self, release: str, previous: str | None) -> Answer:
         """The decision for ``release`` beside ``previous`` (None: from the ledger)."""
+        wait = self.deadline
         try:
-            digest = self._flights.do("digest", self._digest) if self.ttl > 0 else None
+            digest = self._flights.do("digest", self._digest, wait) if self.ttl > 0 else None
             key: Key = (release, previous, str(digest))
             hit = self._cached(key) if digest is not None else None
             if hit is not None:
                 return Answer(hit, cached=True)
-            decision = self._flights.do(key, lambda: self._decide(release, previous))
-        except GateError as exc:
+            decision = self._flights.do(key, lambda: self._decide(release, previous), wait)
+        except (GateError, Late) as exc:
             return Answer(Decision(INCONCLUSIVE, release, previous, (), str(exc), None), True)
         assert isinstance(decision, Decision)
         if digest is not None and decision.decision != INCONCLUSIVE:
@@ -134,20 +156,48 @@ class Gatekeeper:
                 self._conn.close()
                 self._conn = None
 
+    def _bounded(self) -> str:
+        """``dsn`` with limits on every wait libpq can bound: connecting, a dead peer
+        (keepalives, and a TCP user timeout for data never acknowledged), and a query the
+        server runs past the deadline. The schema and ledger reads connect with it too."""
+        from migsafe.db import require_psycopg
+
+        millis = max(1, int(self.deadline * 1000))
+        return str(
+            require_psycopg().conninfo.make_conninfo(
+                self.dsn,
+                connect_timeout=max(2, min(CONNECT_TIMEOUT, math.ceil(self.deadline))),
+                keepalives=1,
+                keepalives_idle=max(1, int(self.deadline)),
+                keepalives_interval=1,
+                keepalives_count=3,
+                tcp_user_timeout=millis,
+                options=f"-c statement_timeout={millis}",
+            )
+        )
+
+    def _connect(self) -> Any:
+        from migsafe.db import require_psycopg
+
+        return require_psycopg().connect(self._bounded(), autocommit=True)
+
     def _digest(self) -> str:
         """The catalog digest, on a connection kept between calls (one at a time: callers
-        come through the single flight); a failed connection is dropped and made anew."""
-        from migsafe.db import DatabaseError, require_psycopg
+        come through the single flight); after any error, or a query cut at the deadline
+        by the watchdog, the connection is dropped and made anew on the next call."""
+        from migsafe.db import DatabaseError
         from migsafe.gate import database_problem
         from migsafe.serve.digest import catalog_digest
 
         with self._conn_lock:
+            cut = threading.Event()
+            watchdog: threading.Timer | None = None
             try:
                 if self._conn is None or self._conn.closed:
-                    psycopg = require_psycopg()
-                    self._conn = psycopg.connect(
-                        self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-                    )
+                    self._conn = self._connect()
+                watchdog = threading.Timer(self.deadline, _sever, (self._conn, cut))
+                watchdog.daemon = True
+                watchdog.start()
                 return catalog_digest(self._conn)
             except DatabaseError as exc:
                 raise GateError(str(exc)) from None
@@ -155,21 +205,54 @@ class Gatekeeper:
                 if self._conn is not None:
                     self._conn.close()
                     self._conn = None
+                if cut.is_set():
+                    raise Late(f"no answer from the database within {self.deadline:g} s") from None
                 raise GateError(database_problem(self.dsn, exc)) from None
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
 
     def _decide(self, release: str, previous: str | None) -> Decision:
         """Read the live schema (a :class:`GateError` when the database cannot be read),
         then the contracts; a missing contract is an inconclusive decision."""
-        from migsafe.gate import judge, read_live_schema, resolve_contracts
+        from migsafe.gate import (
+            database_problem,
+            judge,
+            read_live_schema,
+            resolve_contracts,
+            schemas_of,
+        )
 
-        schema = read_live_schema(self.dsn, self.cfg)
+        try:
+            bounded = self._bounded()
+        except Exception as exc:  # not a connection string psycopg reads
+            raise GateError(database_problem(self.dsn, exc)) from None
+        missing: str | None = None
         try:
             contract, previous_contract, previous = resolve_contracts(
-                self.dsn, self.cfg, release, previous
+                bounded, self.cfg, release, previous
             )
         except GateError as exc:
-            return Decision(INCONCLUSIVE, release, previous, (), str(exc), schema.fingerprint())
+            missing = self._plain(str(exc), bounded)
+            schemas: tuple[str, ...] = ("public",)
+        else:
+            schemas = schemas_of(contract, previous_contract)
+        try:
+            schema = read_live_schema(bounded, self.cfg, schemas)
+        except GateError as exc:
+            raise GateError(self._plain(str(exc), bounded)) from None
+        if missing is not None:
+            return Decision(INCONCLUSIVE, release, previous, (), missing, schema.fingerprint())
         return judge(schema, release, contract, previous, previous_contract)
+
+    def _plain(self, message: str, bounded: str) -> str:
+        """``message`` naming the database as given, without the limits added to it."""
+        from migsafe.db.ephemeral import display_dsn
+
+        try:
+            return message.replace(display_dsn(bounded), display_dsn(self.dsn))
+        except Exception:  # an unparsable URL: the message never named it
+            return message
 
     def _cached(self, key: Key) -> Decision | None:
         with self._lock:
@@ -189,3 +272,15 @@ class Gatekeeper:
             while len(self._cache) >= MAX_ENTRIES:
                 del self._cache[next(iter(self._cache))]
             self._cache[key] = (now + self.ttl, decision)
+
+
+def _sever(conn: Any, cut: threading.Event) -> None:
+    """Shut the connection's socket down from the watchdog's thread, so a query blocked on
+    a peer that never answers fails at once (the socket is shared: a duplicate of its file
+    descriptor reaches it without touching the connection's own)."""
+    cut.set()
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: the query has ended anyway

@@ -44,7 +44,7 @@ def serve(
     from migsafe.serve.app import create_app
     from migsafe.serve.gatekeeper import Gatekeeper
 
-    app = create_app(Gatekeeper(dsn, cfg, cache_ttl), options)
+    app = create_app(Gatekeeper(dsn, cfg, cache_ttl, deadline=options.deadline), options)
     uvicorn.run(
         app,
         host=host,

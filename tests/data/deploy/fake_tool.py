@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for kubectl or helm: logs its arguments (one JSON list per line to
 $FAKE_LOG) and answers as the rule in $FAKE_RULES whose "argv" equals them exactly says
-(stdout from a file in this folder, stderr, exit code, a pause); any other arguments exit
+(stdout from a file in this folder or as "text", stderr, exit code, a pause); any other
+arguments exit
 64, so a test sees every command that differs from what it expects."""
 
 import json
@@ -18,6 +19,7 @@ for rule in json.loads(Path(os.environ["FAKE_RULES"]).read_text(encoding="utf-8"
         time.sleep(rule.get("sleep", 0))
         if "stdout" in rule:
             sys.stdout.write((Path(__file__).parent / rule["stdout"]).read_text(encoding="utf-8"))
+        sys.stdout.write(rule.get("text", ""))
         sys.stderr.write(rule.get("stderr", ""))
         sys.exit(rule.get("exit", 0))
 sys.stderr.write("fake tool: unexpected arguments: " + " ".join(argv) + "\n")
