@@ -1,6 +1,7 @@
 """MySQL/MariaDB ENUM and SET members in contracts: the optional ``labels`` field, compat()
-on added, reordered and removed members, ``table.column:label`` retirement, and members read
-back from a live MariaDB's information_schema as migrations declare them."""
+on added, reordered and removed members, ``table.column:label`` retirement, the phase of a
+member change, and members read back from a live MariaDB's information_schema as migrations
+declare them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from migsafe import config as config_mod
 from migsafe.compat import compat, replay
 from migsafe.contracts import Contract, ContractError, from_json, from_schema, load, save
 from migsafe.db.mariadb import introspect
+from migsafe.parse import mysql
+from migsafe.phases import statement_phases
 from migsafe.rules import all_rules
 from migsafe.sources import Migration
 
@@ -124,6 +127,18 @@ def test_a_retired_member_leaves_the_contract() -> None:
     assert columns["flags"].type.values == ("fragile",)
     drop = "ALTER TABLE shipments MODIFY status ENUM('pending', 'shipped') NOT NULL;"
     assert [p.kind for p in problems(drop, made)] == [compat_mod.DEFAULT_DROPPED]
+
+
+@pytest.mark.parametrize(
+    ("members", "phase"),
+    [("'pending', 'shipped', 'cancelled', 'returned'", "expand"), ("'pending'", "contract")],
+    ids=["added", "removed"],
+)
+def test_a_removed_member_is_a_contract_step(members: str, phase: str) -> None:
+    schema = replay(migrations(BASE), "mysql").schema
+    sql = f"ALTER TABLE shipments MODIFY status ENUM({members}) NOT NULL DEFAULT 'pending';"
+    statements = mysql.resolve(mysql.parse(sql), schema.copy())
+    assert statement_phases(statements, schema) == [(phase,)]
 
 
 def test_member_retirement_spelling_is_validated() -> None:

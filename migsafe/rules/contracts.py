@@ -59,9 +59,9 @@ def _removals(op: Op, ctx: Context, contract: Contract) -> Iterator[tuple[str, s
             else:
                 from migsafe.compat import lost_members
 
-                if lost := lost_members(need.type, op.type):
-                    labels = ", ".join(map(repr, lost))
-                    yield f"removes label {labels} from column {name}", name
+                # Named as [tool.migsafe.retired] spells a member, so the help says it.
+                for label in lost_members(need.type, op.type):
+                    yield "removes label", f"{name}:{label}"
         case ops.RenameEnumValue() if op.old in contract.enums.get(bare(op.type_name), ()):
             yield f"renames label {op.old!r} of type {bare(op.type_name)}", bare(op.type_name)
         case ops.RenameType() if bare(op.type_name) in contract.enums:
