@@ -6,7 +6,9 @@ break that release's application: a table or column it uses is gone; a column's 
 changed so that its values no longer fit or read back differently; a column became NOT NULL
 where it expects nullable; a NOT NULL column without a default appeared that its INSERTs do
 not supply; a default its INSERTs rely on was dropped; an enum label it uses was removed or
-renamed.
+renamed, from a PostgreSQL enum type or from a MySQL/MariaDB ``ENUM``/``SET`` column's type
+(whose members belong to the column: adding or reordering them keeps the release working,
+removing one it writes does not).
 
 It is one pass over the contract's tables with dict lookups, so checking a thousand-table
 production schema costs milliseconds. When the schema came from migrations, :func:`replay`
@@ -26,7 +28,8 @@ from migsafe.ops import bare, in_schema_of
 from migsafe.schema import ColumnState, Schema
 from migsafe.sources import Migration
 
-# An object a problem is about: ("table", t), ("column", t, c) or ("enum", name).
+# An object a problem is about: ("table", t), ("column", t, c) or ("enum", name). A MySQL
+# ENUM/SET member belongs to its column's key.
 Key = tuple[str, ...]
 Provenance = Mapping[Key, str]
 
@@ -79,7 +82,19 @@ def _filled(col: ColumnState) -> bool:
 
 
 def _same_type(a: ops.TypeRef, b: ops.TypeRef) -> bool:
+    """Members of a MySQL ENUM/SET are left out: :func:`lost_members` judges them, so that
+    adding one is no type change."""
     return (a.name, a.mods, a.array) == (b.name, b.mods, b.array)
+
+
+def lost_members(used: ops.TypeRef, now: ops.TypeRef) -> list[str]:
+    """The MySQL ENUM/SET members of ``used`` (the type a release uses) that ``now`` lacks;
+    none when the type itself changed (that is a type change) or ``used`` names none.
+    Lint's contract-before-retirement asks too, so both judge a member the same way."""
+    if not used.values or not _same_type(used, now):
+        return []
+    kept = set(now.values)
+    return [v for v in used.values if v not in kept]
 
 
 def _type_change(need: ColumnUse, have: ColumnState) -> str | None:
@@ -131,6 +146,8 @@ def compat(
             changed = _type_change(need, have)
             if changed:
                 add(TYPE_CHANGED, key, f"type {need.type}", changed)
+            for label in lost_members(need.type, have.type):
+                add(ENUM_LABEL, key, f"label {label!r}", f"no label {label!r}")
             if need.nullable and have.not_null:
                 add(NOT_NULL_ADDED, key, "a nullable column", "NOT NULL")
             if need.defaulted and not _filled(have) and not have.generated:

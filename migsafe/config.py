@@ -135,14 +135,16 @@ def check_pg_version(value: Any, where: str) -> int:
 
 _OBJECT = re.compile(
     r"^(?:[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}"
+    r"|[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){1,2}:.+"
     r"|type [A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?(:.+)?)$"
 )
 
 
 def check_retired(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     """``[tool.migsafe.retired]``: each key a release version, each value a list of
-    ``table`` or ``table.column`` names (``schema.table.column`` outside public), or enum
-    labels as ``type mood:sad`` (``type mood`` for the whole type). Checked
+    ``table`` or ``table.column`` names (``schema.table.column`` outside public), enum
+    labels as ``type mood:sad`` (``type mood`` for the whole type), or members of a
+    MySQL/MariaDB ENUM or SET column as ``orders.status:cancelled``. Checked
     strictly: a misspelt version or object would silently keep a retired object in the
     contract, or drop one still in use."""
     from migsafe.releases import ReleaseError, version_key
@@ -167,7 +169,7 @@ def check_retired(value: Any, where: str) -> dict[str, tuple[str, ...]]:
             if not _OBJECT.match(name):
                 raise ConfigError(
                     f'{where}: retired."{version}": {name!r} is not a "table", '
-                    '"table.column" or "type enum:label" name'
+                    '"table.column", "type enum:label" or "table.column:label" name'
                 )
         retired[version] = tuple(objects)
     return retired

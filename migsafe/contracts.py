@@ -7,7 +7,8 @@ the whole schema, so that is what a contract records, per release:
 - per table, the columns the application reads, with the type and nullability it expects;
 - per table, the columns its INSERTs always supply, and which columns it leaves out
   relying on the database to fill them (a default, an identity or serial);
-- per enum type, the labels it uses.
+- per enum type, the labels it uses; for a MySQL/MariaDB ``ENUM`` or ``SET`` column, whose
+  members belong to the column's type rather than to a named type, the members it uses.
 
 Contracts are stored as JSON at ``.migsafe/contracts/<release>.json``, format version 1::
 
@@ -20,7 +21,8 @@ Contracts are stored as JSON at ``.migsafe/contracts/<release>.json``, format ve
           "columns": {
             "id":    {"type": "int8", "nullable": false, "defaulted": true},
             "email": {"type": "varchar(255)", "nullable": false},
-            "tags":  {"type": "text[]", "nullable": true}
+            "tags":  {"type": "text[]", "nullable": true},
+            "plan":  {"type": "enum", "nullable": false, "labels": ["free", "pro"]}
           },
           "insert": ["email"]
         }
@@ -30,7 +32,11 @@ Contracts are stored as JSON at ``.migsafe/contracts/<release>.json``, format ve
 
 ``type`` is PostgreSQL's internal type name with its modifiers and ``[]`` for arrays, as
 the schema model spells it (``int4``, ``varchar(255)``, ``numeric(10,2)``, ``timestamptz``).
-``defaulted`` (default false) marks a column the release leaves out of its INSERTs. ``insert``
+``labels`` (optional, MySQL/MariaDB ``enum`` and ``set`` columns only) lists the members of
+the column's type the release uses, in the type's order; a contract without it promises
+nothing about the members, so files written before the field existed read as before and
+the format version stays 1. ``defaulted`` (default false) marks a column the release leaves
+out of its INSERTs. ``insert``
 lists the columns every INSERT supplies; ``null`` means the release never inserts into the
 table. Tables outside ``public`` are keyed ``schema.table``. Readers reject other versions.
 
@@ -54,6 +60,7 @@ from what the source can know:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -118,6 +125,8 @@ class Contract:
                 entry: dict[str, Any] = {"type": str(need.type), "nullable": need.nullable}
                 if need.defaulted:
                     entry["defaulted"] = True
+                if need.type.values:
+                    entry["labels"] = list(need.type.values)
                 columns[col] = entry
             insert = sorted(use.insert) if use.insert is not None else None
             tables[name] = {"columns": columns, "insert": insert}
@@ -188,8 +197,12 @@ def from_json(data: Any, where: str) -> Contract:
         for col, spec in raw["columns"].items():
             if not isinstance(spec, dict) or not isinstance(spec.get("nullable"), bool):
                 raise bad(f'column {name}.{col} needs "type" and "nullable" (true or false)')
+            kind = _parse_type(spec.get("type"), f"{name}.{col}", bad)
+            labels = spec.get("labels", [])
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                raise bad(f'column {name}.{col}: "labels" must be a list of the members it uses')
             columns[col] = ColumnUse(
-                _parse_type(spec.get("type"), f"{name}.{col}", bad),
+                dataclasses.replace(kind, values=tuple(labels)) if labels else kind,
                 spec["nullable"],
                 spec.get("defaulted") is True,
             )
@@ -241,13 +254,15 @@ def from_schema(
     sent: Mapping[str, frozenset[str]] | None = None,
 ) -> Contract:
     """The contract of an application that uses all of ``schema`` but the ``retired``
-    objects (``table``, ``table.column``, ``type enum:label`` or ``type enum``). ``sent``:
+    objects (``table``, ``table.column``, ``type enum:label``, ``type enum`` or, for a
+    MySQL/MariaDB ENUM or SET column, ``table.column:label``). ``sent``:
     per table, columns the application always sends though the schema gives them no reason
     to (SQLAlchemy Python-side defaults)."""
     gone_tables = {bare(r) for r in retired if schema.table(r) is not None}
     gone_columns: set[tuple[str, str]] = set()
     gone_labels: dict[str, set[str]] = {}
     gone_types: set[str] = set()
+    gone_members: dict[tuple[str, str], set[str]] = {}
     for name in retired:
         if name.startswith("type "):
             type_name, colon, label = name[5:].partition(":")
@@ -255,6 +270,10 @@ def from_schema(
                 gone_labels.setdefault(bare(type_name), set()).add(label)
             else:
                 gone_types.add(bare(type_name))
+        elif ":" in name:
+            where, _, label = name.partition(":")
+            table_name, _, column = where.rpartition(".")
+            gone_members.setdefault((bare(table_name), column), set()).add(label)
         elif bare(name) not in gone_tables:
             table_name, _, column = name.rpartition(".")
             gone_columns.add((bare(table_name), column))
@@ -269,8 +288,15 @@ def from_schema(
         for col in table.columns.values():
             if (key, col.name) in gone_columns:
                 continue
-            # Without the source span: a contract is the same whatever text it came from.
-            kind = ops.TypeRef(col.type.name, col.type.mods, col.type.array)
+            # Without the source span, charset and collation: a contract is the same
+            # whatever text it came from. A MySQL ENUM/SET keeps the members still used.
+            gone = gone_members.get((key, col.name), ())
+            kind = ops.TypeRef(
+                col.type.name,
+                col.type.mods,
+                col.type.array,
+                values=tuple(v for v in col.type.values if v not in gone),
+            )
             # A CHECK (col IS NOT NULL), even NOT VALID, holds every write to it: an
             # application that ran on this schema never wrote NULL there.
             never_null = schema.null_forbidden(key, col.name)

@@ -125,7 +125,9 @@ def variant(op: Op, schema: Schema) -> str:
         case ops.AlterColumnType():
             old = schema.column_type(op.table, op.column)
             coercible = op.using is None and not locks.type_change_rewrites(old, op.type)
-            return "alter_column_type.widening" if coercible else op.kind
+            # A MySQL ENUM/SET that loses a member forbids a value old code may write.
+            loses = old is not None and not set(old.values) <= set(op.type.values)
+            return "alter_column_type.widening" if coercible and not loses else op.kind
         case ops.DropConstraint():
             c = schema.constraint(op.table, op.name)
             relaxes = c is not None and c.kind in _RELAXING_CONSTRAINTS

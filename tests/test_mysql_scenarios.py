@@ -5,8 +5,9 @@ database the migrations were applied to (introspected through information_schema
 must agree after every migration, and each release's contract captured from the migrations
 must equal the one its live database gives.
 
-PostgreSQL's enum story has no MySQL counterpart here: MySQL's ENUM is a column type whose
-labels contracts do not track (see the report of issue 8)."""
+The enum story differs from PostgreSQL's in one way: a MySQL ENUM is the column's own type,
+so its members are part of the column's contract, and one is removed by restating the
+column with MODIFY rather than by recreating a named type."""
 
 from __future__ import annotations
 
@@ -486,3 +487,87 @@ def test_narrowing_the_type_directly_is_flagged(tmp_path: Path, mariadb: Any) ->
     )
     [check] = outcome.checks
     assert (check.exit_code, check.problems) == (3, {("line_items.quantity", "type-changed")})
+
+
+# -- removing an enum label ------------------------------------------------------------------
+
+SHIPMENTS = Release(
+    "v1.0.0",
+    (
+        (
+            "0001_shipments.sql",
+            "CREATE TABLE shipments (\n"
+            "    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+            "    status ENUM('pending', 'shipped', 'cancelled') NOT NULL DEFAULT 'pending'\n"
+            ");\n",
+        ),
+    ),
+)
+DROP_CANCELLED = (
+    (
+        "0003_drop_cancelled.sql",
+        "-- migsafe: phase=contract\n"
+        "ALTER TABLE shipments\n"
+        "    MODIFY status ENUM('pending', 'shipped', 'returned') NOT NULL DEFAULT 'pending';\n",
+    ),
+)
+STOP_CANCELLING = (
+    (
+        "0002_add_returned.sql",
+        "ALTER TABLE shipments\n"
+        "    MODIFY status ENUM('pending', 'shipped', 'cancelled', 'returned')\n"
+        "    NOT NULL DEFAULT 'pending';\n",
+    ),
+    (
+        "0002_backfill_returned.sql",
+        "UPDATE shipments SET status = 'returned' WHERE status = 'cancelled';\n",
+    ),
+)
+
+
+def test_removing_an_enum_label_the_previous_release_writes_is_flagged(
+    tmp_path: Path, mariadb: Any
+) -> None:
+    releases = [SHIPMENTS, Release("v2.0.0", STOP_CANCELLING + DROP_CANCELLED)]
+    outcome = run(tmp_path, releases)
+    assert outcome.findings == {
+        ("contract-before-retirement", "0003_drop_cancelled.sql"),
+        ("breaks-previous-release", "0003_drop_cancelled.sql"),
+    }
+    assert all("release 1.0.0" in m for m in outcome.messages)
+    assert any(
+        "removes label shipments.status:cancelled, which release 1.0.0 still uses" in m
+        for m in outcome.messages
+    )
+    assert any("shipments.status: it expects label 'cancelled'" in m for m in outcome.messages)
+    # Adding a member keeps 1.0.0 working; removing the one it writes does not.
+    assert codes(outcome) == [
+        ("0002_add_returned.sql", "1.0.0", 0),
+        ("0002_backfill_returned.sql", "1.0.0", 0),
+        ("0003_drop_cancelled.sql", "1.0.0", 3),
+    ]
+    dropped = outcome.check_after("0003_drop_cancelled.sql")
+    assert dropped.problems == {("shipments.status", "enum-label")}
+    assert "shipments.status: the release expects label 'cancelled'" in dropped.output
+    assert "no label 'cancelled'" in dropped.output
+    assert f"(caused by {FOLDER}/0003_drop_cancelled.sql)" in dropped.output
+
+
+def test_removing_it_after_the_release_that_retired_it_passes(tmp_path: Path, mariadb: Any) -> None:
+    outcome = run(
+        tmp_path,
+        [SHIPMENTS, Release("v2.0.0", STOP_CANCELLING), Release("v3.0.0", DROP_CANCELLED)],
+        retired={"2.0.0": ["shipments.status:cancelled"]},
+    )
+    assert outcome.findings == set()
+    assert codes(outcome) == [
+        ("0002_add_returned.sql", "1.0.0", 0),
+        ("0002_backfill_returned.sql", "1.0.0", 0),
+        ("0003_drop_cancelled.sql", "2.0.0", 0),
+    ]
+    contract = load(path_for("2.0.0", tmp_path / "app"))
+    assert contract.tables["shipments"].columns["status"].type.values == (
+        "pending",
+        "shipped",
+        "returned",
+    )

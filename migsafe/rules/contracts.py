@@ -56,6 +56,12 @@ def _removals(op: Op, ctx: Context, contract: Contract) -> Iterator[tuple[str, s
                 yield f"renames column {name} to {op.new_name}", name
             elif type_change_narrows(need.type, op.type):
                 yield f"narrows column {name} from {need.type} to {op.type}", name
+            else:
+                from migsafe.compat import lost_members
+
+                # Named as [tool.migsafe.retired] spells a member, so the help says it.
+                for label in lost_members(need.type, op.type):
+                    yield "removes label", f"{name}:{label}"
         case ops.RenameEnumValue() if op.old in contract.enums.get(bare(op.type_name), ()):
             yield f"renames label {op.old!r} of type {bare(op.type_name)}", bare(op.type_name)
         case ops.RenameType() if bare(op.type_name) in contract.enums:
