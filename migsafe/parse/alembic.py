@@ -94,7 +94,6 @@ class Script:
     down_revision: tuple[str, ...] = ()
     branch_labels: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    has_revision: bool = False
     ignore: frozenset[str] = frozenset()
     problems: list[tuple[int, int, str]] = field(default_factory=list)
     upgrade: Body | None = None
@@ -146,7 +145,6 @@ def header(tree: ast.Module) -> Script:
             literal = _NOT_LITERAL
         where = (node.lineno, node.col_offset + 1)
         if target == "revision":
-            script.has_revision = True
             if isinstance(literal, str):
                 script.revision = literal
             else:
