@@ -273,12 +273,7 @@ class Analyzer:
             dialect = self.dialect_of(migration)
             self._lineage = self.lineage(migration, dialect)
             try:
-                if migration.prepared is not None or dialect == "postgresql":
-                    statements = migration.statements()
-                else:
-                    from migsafe.parse import mysql
-
-                    statements = mysql.resolve(mysql.parse(migration.text), self.schema.copy())
+                statements = dialects.statements(migration, dialect, self.schema)
             except ModuleNotFoundError as exc:
                 result.errors.append(
                     InputError(

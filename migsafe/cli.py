@@ -278,10 +278,12 @@ def lint(
         else:
             selection = changed_mod.with_context(sql_paths, cfg.exclude, unreadable, notify)
         if revisions or alembic_ini is not None:
-            online = alembic.Online(database_url, lambda m: click.echo(m, err=True))
-            found = alembic.discover(
-                alembic_ini, revisions, cfg.exclude, online=online if render_online else None
+            online = (
+                alembic.Online(database_url, lambda m: click.echo(m, err=True))
+                if render_online
+                else None
             )
+            found = alembic.discover(alembic_ini, revisions, cfg.exclude, online=online)
             if touched is not None:
                 keep = {m.display for m in found.migrations if changed_mod.is_touched(m, touched)}
                 found.only = keep if found.only is None else found.only & keep
@@ -594,7 +596,7 @@ def releases(
         )
     except (config_mod.ConfigError, SourceError, releases_mod.ReleaseError) as exc:
         fail(str(exc))
-    phases = releases_mod.entries(migrations)
+    phases = releases_mod.entries(migrations, cfg.dialect, cfg.server_version, _project_root(cfg))
     index = {id(m): i for i, m in enumerate(migrations)}
     rows = [
         (r, [phases[index[id(m)]] for m in r.migrations if index[id(m)] in phases]) for r in table

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from migsafe.online import Server
+    from migsafe.ops import Statement
     from migsafe.schema import Schema
     from migsafe.sources import Migration
 
@@ -66,6 +67,19 @@ def of(
         return setting
     path = from_path(migration.path, root if root is not None else project_root())
     return path or family_of(server_version) or "postgresql"
+
+
+def statements(migration: Migration, dialect: str, schema: Schema) -> list[Statement]:
+    """What the migration runs, its SQL read in ``dialect`` (as :func:`of` gives it):
+    one place decides the parser, so no command reads a MySQL file as PostgreSQL. ``schema``
+    is the model before the migration (MySQL statements are resolved against a copy of it).
+    Raises :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL the dialect rejects, and
+    ModuleNotFoundError when the MySQL parser's extra is not installed."""
+    if migration.prepared is not None or dialect not in MYSQL_FAMILY:
+        return migration.statements()
+    from migsafe.parse import mysql
+
+    return mysql.resolve(mysql.parse(migration.text), schema.copy())
 
 
 def family_of(server_version: str | None) -> str | None:

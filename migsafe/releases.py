@@ -274,11 +274,19 @@ class Entry:
     declared: bool
 
 
-def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
+def entries(
+    migrations: Sequence[Migration],
+    dialect: str | None = None,
+    server_version: str | None = None,
+    root: Path | None = None,
+) -> dict[int, Entry]:
     """Phases of the up migrations, keyed by index in ``migrations``: declared where the
     migration says, inferred from its ops otherwise, replaying the schema from the first
-    migration so a type change is judged against the column's real type. A migration that
-    does not parse has no inferred phase (``migsafe lint`` reports the syntax error)."""
+    migration so a type change is judged against the column's real type. Each file is read
+    in its dialect (``dialect``, ``server_version`` and ``root`` as in
+    :func:`migsafe.dialects.of`). A migration that does not parse, or whose parser is not
+    installed, has no inferred phase (``migsafe lint`` reports why)."""
+    from migsafe import dialects
     from migsafe.parse.postgres import SqlSyntaxError
     from migsafe.phases import combined, statement_phases
     from migsafe.schema import Schema
@@ -289,8 +297,9 @@ def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
         if m.direction != "up":
             continue
         try:
-            statements = m.statements()
-        except SqlSyntaxError:
+            dialect_of = dialects.of(m, dialect, server_version, root)
+            statements = dialects.statements(m, dialect_of, schema)
+        except (SqlSyntaxError, ModuleNotFoundError):
             statements = []
         inferred = combined(p for st in statement_phases(statements, schema) for p in st)
         for st in statements:

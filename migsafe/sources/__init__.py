@@ -37,8 +37,10 @@ class Migration:
     prepared: tuple[Statement, ...] | None = None
 
     def statements(self) -> list[Statement]:
-        """What the migration runs: the source's own reading, or its SQL parsed. Raises
-        :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL PostgreSQL rejects."""
+        """What the migration runs: the source's own reading, or its SQL parsed as
+        PostgreSQL. Raises :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL PostgreSQL
+        rejects. Commands that may meet MySQL read through :func:`migsafe.dialects.statements`,
+        which picks the parser by dialect."""
         if self.prepared is not None:
             return list(self.prepared)
         from migsafe.parse.postgres import parse
