@@ -123,11 +123,18 @@ def _names(value: Any) -> tuple[str, ...] | None:
 
 
 def parse_tree(text: str, filename: str = "<revision>") -> ast.Module:
+    """The script's syntax tree. Raises :class:`ScriptSyntaxError` for Python that does not
+    parse, and for Python nested deeper than the parser can build (an input error, like a
+    syntax error, not a crash)."""
     try:
         return ast.parse(text, filename)
     except SyntaxError as exc:
         raise ScriptSyntaxError(
             f"Python syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1
+        ) from None
+    except (RecursionError, MemoryError):
+        raise ScriptSyntaxError(
+            "Python nested too deeply to read (an expression of many thousand parts)", 1, 1
         ) from None
 
 

@@ -150,7 +150,8 @@ def is_revision(text: str) -> bool:
         tree = reader.parse_tree(text)
     except reader.ScriptSyntaxError:
         # Still a revision (reported with its syntax error) when the names start lines.
-        return "\nrevision" in text and "\ndown_revision" in text
+        lines = "\n" + text
+        return "\nrevision" in lines and "\ndown_revision" in lines
     return {"revision", "down_revision"} <= reader.assigned_names(tree)
 
 
