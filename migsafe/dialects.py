@@ -1,9 +1,11 @@
 """Which SQL dialect a migration is written in, and which server it targets.
 
-PostgreSQL is the default. A migration is read as MySQL or MariaDB when ``--dialect`` (or the
-``dialect`` config key) says so, when ``--server-version`` names a MySQL or MariaDB server,
-or, with neither, when a folder on its path is called ``mysql`` or ``mariadb`` — the layout
-projects that ship migrations for several databases use (``migrations/mysql/…``).
+PostgreSQL is the default. ``--dialect`` (or the ``dialect`` config key) decides for every
+file when given. Without it, a folder on the file's path called ``mysql`` or ``mariadb``
+decides — the layout projects that ship migrations for several databases use
+(``migrations/mysql/…``), so one run reads each folder in its own dialect — and only for a
+file with no such folder does a ``--server-version`` naming a MySQL or MariaDB server make it
+MySQL or MariaDB.
 
 Only folders inside the project count (the folder of the config file, else the current
 one), and the file's own folder: so ``cd db/mysql && migsafe lint .`` reads MySQL, and a
