@@ -911,21 +911,17 @@ def list_rules() -> None:
 @click.argument("rule_id")
 def explain(rule_id: str) -> None:
     """Print a rule's page: what it flags, why, and the safe way."""
-    from importlib.resources import files
-
     from migsafe.config import ConfigError, check_rule_ids
-    from migsafe.rules import all_rules
+    from migsafe.rules import all_rules, page
 
     try:
         check_rule_ids([rule_id], "explain", all_rules())
     except ConfigError as exc:
         fail(str(exc))
-    try:
-        text = files("migsafe.rule_docs").joinpath(f"{rule_id}.md").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        # Running from a source checkout that is not installed: the pages sit beside it.
-        text = (Path(__file__).parents[1] / "rules" / f"{rule_id}.md").read_text(encoding="utf-8")
-    click.echo(text)
+    found = page(rule_id)
+    if found is None:
+        fail(f"the page of {rule_id} is not installed (rules/{rule_id}.md)")
+    click.echo(found.text)
 
 
 # The deploy-time commands (release ledger, gate, rollback) live in their own module.
