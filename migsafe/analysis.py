@@ -138,6 +138,11 @@ class Result:
     errors: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
+    def sorted_findings(self) -> list[Finding]:
+        """The findings in reading order (file, position, rule): the order every report
+        lists them in, so the formats agree."""
+        return sorted(self.findings, key=lambda f: (f.path, f.span.start, f.rule))
+
 
 @dataclass(frozen=True)
 class Suppressions:

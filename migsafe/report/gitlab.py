@@ -38,7 +38,7 @@ def document(result: Result, texts: Mapping[tuple[str, bool], str]) -> list[dict
         basis: tuple[str, ...] = ("input-error", e.path, e.message)
         seen[basis] += 1
         issues.append(_issue("input-error", e.message, "blocker", e.path, e.line or 1, basis, seen))
-    for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
+    for f in result.sorted_findings():
         basis = (f.rule, f.path, "down" if f.down else "up", _statement_text(f, texts))
         seen[basis] += 1
         description = f"{f.rule}: {f.message}"

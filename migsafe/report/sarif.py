@@ -73,7 +73,7 @@ def _fix(f: Finding, fix: Fix) -> dict[str, Any]:
 
 
 def document(result: Result) -> dict[str, Any]:
-    findings = sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule))
+    findings = result.sorted_findings()
     known = all_rules()
     ids = sorted({f.rule for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(ids)}
