@@ -18,7 +18,6 @@ An annotation wins over git and the file for its migration. Versions are ordered
 from __future__ import annotations
 
 import itertools
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,18 +123,13 @@ def _declared_release(m: Migration) -> str | None:
 
 
 def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise ReleaseError(
-            'releases = "git" needs the git command, which is not installed here; install '
-            'git, or set releases = "file" with a releases.toml.'
-        ) from None
-    if done.returncode != 0:
-        raise ReleaseError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+    from migsafe import gitrepo
+
+    missing = (
+        'releases = "git" needs the git command, which is not installed here; install '
+        'git, or set releases = "file" with a releases.toml.'
+    )
+    return gitrepo.output(root, args, ReleaseError, missing)
 
 
 def _repository(migrations: Sequence[Migration]) -> Path:
