@@ -28,6 +28,7 @@ from migsafe.schema import Schema
 from migsafe.sources import Migration
 
 if TYPE_CHECKING:
+    from migsafe.config import Config
     from migsafe.contracts import Contract, ReleaseLayout
     from migsafe.online import Online, Server
 
@@ -53,6 +54,40 @@ class Settings:
     # The project's folder, inside which folder names decide the dialect; None: the
     # config file's folder, else the current one (see migsafe.dialects).
     root: Path | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: Config,
+        *,
+        dialect: str | None = None,
+        server_version: str | None = None,
+        pg_version: int | None = None,
+        select: frozenset[str] | None = None,
+        ignore: frozenset[str] | None = None,
+        assume_in_transaction: bool | None = None,
+        strict: bool = False,
+    ) -> Settings:
+        """The settings the config file gives, each replaced by the command line's where it
+        gave one (None: not given), so every entry point reads the config alike. A
+        PostgreSQL server version (``postgresql-16``) sets the version the lock model
+        answers for, unless ``pg_version`` is given."""
+        server = server_version or cfg.server_version
+        return cls(
+            dialect=dialect or cfg.dialect,
+            root=cfg.path.parent if cfg.path is not None else Path.cwd(),
+            server_version=server,
+            pg_version=pg_version or dialects.pg_version_of(server) or cfg.pg_version,
+            select=select if select is not None else cfg.select,
+            ignore=ignore if ignore is not None else cfg.ignore,
+            severity=cfg.severity,
+            assume_in_transaction=(
+                assume_in_transaction
+                if assume_in_transaction is not None
+                else cfg.assume_in_transaction
+            ),
+            strict=strict,
+        )
 
 
 @dataclass

@@ -227,37 +227,26 @@ def lint(
         fail("--database-url is for --render-online (lint itself needs no database)")
     cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
-        version = (
-            config_mod.check_pg_version(pg_version, "--pg-version")
-            if pg_version is not None
-            else cfg.pg_version
-        )
-        server_version = (
-            config_mod.check_server_version(server_version, "--server-version")
-            if server_version is not None
-            else cfg.server_version
+        settings = Settings.from_config(
+            cfg,
+            dialect=dialect,
+            pg_version=(
+                config_mod.check_pg_version(pg_version, "--pg-version")
+                if pg_version is not None
+                else None
+            ),
+            server_version=(
+                config_mod.check_server_version(server_version, "--server-version")
+                if server_version is not None
+                else None
+            ),
+            select=selected,
+            ignore=ignored,
+            assume_in_transaction=assume_in_transaction,
+            strict=strict,
         )
     except config_mod.ConfigError as exc:
         fail(str(exc))
-    from migsafe import dialects
-
-    if pg_version is None:
-        version = dialects.pg_version_of(server_version) or version
-    settings = Settings(
-        dialect=dialect or cfg.dialect,
-        root=_project_root(cfg),
-        server_version=server_version,
-        pg_version=version,
-        select=selected,
-        ignore=ignored,
-        severity=cfg.severity,
-        assume_in_transaction=(
-            assume_in_transaction
-            if assume_in_transaction is not None
-            else cfg.assume_in_transaction
-        ),
-        strict=strict,
-    )
     if base is not None and not changed:
         fail("--base only applies with --changed")
     from migsafe.sources import alembic

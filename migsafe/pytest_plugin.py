@@ -149,7 +149,6 @@ class MigrationItem(pytest.Item):
 def _lint(kind: str, where: Path) -> _Linted:
     """Lint ``where``: a folder of migrations in its tool's order, or one SQL file."""
     from migsafe import config as config_mod
-    from migsafe import dialects
     from migsafe.analysis import Analyzer, Settings
     from migsafe.findings import InputError
     from migsafe.rules import all_rules
@@ -159,15 +158,7 @@ def _lint(kind: str, where: Path) -> _Linted:
         cfg = config_mod.load(Path.cwd(), None, all_rules())
     except config_mod.ConfigError as exc:
         raise pytest.UsageError(f"migsafe: {exc}") from None
-    settings = Settings(
-        dialect=cfg.dialect,
-        server_version=cfg.server_version,
-        pg_version=dialects.pg_version_of(cfg.server_version) or cfg.pg_version,
-        select=cfg.select,
-        ignore=cfg.ignore,
-        severity=cfg.severity,
-        assume_in_transaction=cfg.assume_in_transaction,
-    )
+    settings = Settings.from_config(cfg)
     notes: list[str] = []
     errors: list[InputError] = []
     if kind == "alembic":
