@@ -216,7 +216,6 @@ def lint(
     from migsafe import changed as changed_mod
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
-    from migsafe.findings import InputError
     from migsafe.sources import SourceError
 
     if not paths and alembic_ini is None and Path("alembic.ini").is_file():
@@ -298,6 +297,17 @@ def lint(
 
         analyse = Cache(_project_root(cfg), settings).wrap(lint_all)
 
+    def complete(result: Result) -> Result:
+        """The result with what discovery found (unreadable files; Alembic's errors and,
+        under --strict, its unanalysed calls, else notes shown here), narrowed to the
+        selected files."""
+        result.errors[:0] = [e.as_input_error() for e in unreadable]
+        result = changed_mod.restrict(result, selection)
+        if found is not None:
+            for note in alembic.finish(found, result, strict=strict, dialect=settings.dialect):
+                click.echo(f"note: {note}", err=True)
+        return result
+
     if apply_fixes or show_diff:
         from migsafe import fixes
 
@@ -313,14 +323,7 @@ def lint(
             )
         if show_diff:
             click.echo("".join(f.diff() for f in outcome.files), nl=False)
-            result = outcome.result
-            result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
-            result = changed_mod.restrict(result, selection)
-            # Alembic's discovery errors (and, under --strict, its unanalysed calls) too.
-            if found is not None:
-                for note in alembic.finish(found, result, strict=strict, dialect=settings.dialect):
-                    click.echo(f"note: {note}", err=True)
-            errors = result.errors
+            errors = complete(outcome.result).errors
             for err in errors:
                 click.echo(f"migsafe: not fixed: {err}", err=True)
             sys.exit(EXIT_INPUT if errors else EXIT_FINDINGS if outcome.files else 0)
@@ -333,12 +336,7 @@ def lint(
         result, migrations = outcome.result, outcome.migrations
     else:
         result = analyse(migrations)
-    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
-    result = changed_mod.restrict(result, selection)
-    for note in (
-        alembic.finish(found, result, strict=strict, dialect=settings.dialect) if found else []
-    ):
-        click.echo(f"note: {note}", err=True)
+    result = complete(result)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}
     if output is not None:
@@ -437,7 +435,6 @@ def trace(
     from migsafe import trace as trace_mod
     from migsafe.db import DatabaseError
     from migsafe.db.ephemeral import scratch_database
-    from migsafe.findings import InputError
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
 
@@ -477,7 +474,7 @@ def trace(
     except DatabaseError as exc:
         fail(str(exc))
     result = outcome.result
-    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    result.errors[:0] = [e.as_input_error() for e in unreadable]
 
     from migsafe.report import trace as trace_report
 
@@ -503,7 +500,6 @@ def _trace_mysql(
     """``migsafe trace`` on MySQL/MariaDB: the server judges the online-DDL model."""
     from migsafe.analysis import Settings
     from migsafe.db import DatabaseError, mariadb
-    from migsafe.findings import InputError
 
     if not database_url:
         fail("tracing MySQL/MariaDB migrations needs --database-url mysql://user:password@host")
@@ -512,7 +508,7 @@ def _trace_mysql(
         outcome = mariadb.trace(migrations, database_url, settings)
     except DatabaseError as exc:
         fail(str(exc))
-    outcome.result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    outcome.result.errors[:0] = [e.as_input_error() for e in unreadable]
     if fmt == "json":
         import json
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from migsafe.findings import InputError
     from migsafe.ops import Statement
     from migsafe.phases import Phase
 
@@ -69,3 +70,9 @@ class SourceError(Exception):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+    def as_input_error(self) -> InputError:
+        """The error as a lint result lists it: this file could not be linted (exit 2)."""
+        from migsafe.findings import InputError
+
+        return InputError(self.path, None, None, self.message)
