@@ -28,6 +28,7 @@ from migsafe.schema import Schema
 from migsafe.sources import Migration
 
 if TYPE_CHECKING:
+    from migsafe.config import Config
     from migsafe.contracts import Contract, ReleaseLayout
     from migsafe.online import Online, Server
 
@@ -53,6 +54,40 @@ class Settings:
     # The project's folder, inside which folder names decide the dialect; None: the
     # config file's folder, else the current one (see migsafe.dialects).
     root: Path | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: Config,
+        *,
+        dialect: str | None = None,
+        server_version: str | None = None,
+        pg_version: int | None = None,
+        select: frozenset[str] | None = None,
+        ignore: frozenset[str] | None = None,
+        assume_in_transaction: bool | None = None,
+        strict: bool = False,
+    ) -> Settings:
+        """The settings the config file gives, each replaced by the command line's where it
+        gave one (None: not given), so every entry point reads the config alike. A
+        PostgreSQL server version (``postgresql-16``) sets the version the lock model
+        answers for, unless ``pg_version`` is given."""
+        server = server_version or cfg.server_version
+        return cls(
+            dialect=dialect or cfg.dialect,
+            root=cfg.path.parent if cfg.path is not None else Path.cwd(),
+            server_version=server,
+            pg_version=pg_version or dialects.pg_version_of(server) or cfg.pg_version,
+            select=select if select is not None else cfg.select,
+            ignore=ignore if ignore is not None else cfg.ignore,
+            severity=cfg.severity,
+            assume_in_transaction=(
+                assume_in_transaction
+                if assume_in_transaction is not None
+                else cfg.assume_in_transaction
+            ),
+            strict=strict,
+        )
 
 
 @dataclass
@@ -137,6 +172,11 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+    def sorted_findings(self) -> list[Finding]:
+        """The findings in reading order (file, position, rule): the order every report
+        lists them in, so the formats agree."""
+        return sorted(self.findings, key=lambda f: (f.path, f.span.start, f.rule))
 
 
 @dataclass(frozen=True)
@@ -273,12 +313,7 @@ class Analyzer:
             dialect = self.dialect_of(migration)
             self._lineage = self.lineage(migration, dialect)
             try:
-                if migration.prepared is not None or dialect == "postgresql":
-                    statements = migration.statements()
-                else:
-                    from migsafe.parse import mysql
-
-                    statements = mysql.resolve(mysql.parse(migration.text), self.schema.copy())
+                statements = dialects.statements(migration, dialect, self.schema)
             except ModuleNotFoundError as exc:
                 result.errors.append(
                     InputError(

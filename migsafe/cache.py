@@ -148,17 +148,10 @@ class Cache:
                     data = pickle.load(fh)
                 os.utime(entry)
                 return _unpack(data, migrations)
-            except (
-                OSError,
-                pickle.UnpicklingError,
-                EOFError,
-                KeyError,
-                IndexError,
-                AttributeError,
-                TypeError,
-                ValueError,
-            ):
-                pass  # no entry, or one this code cannot read: lint for real
+            except Exception:
+                # No entry, or one this code cannot read: unpickling a damaged entry can
+                # raise nearly anything (a missing module, MemoryError, OverflowError).
+                pass  # lint for real
             result = analyse(migrations)
             self._store(entry, _pack(result, migrations))
             return result

@@ -122,12 +122,11 @@ def with_context(
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    import subprocess
+    from migsafe import gitrepo
 
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise ChangedError("--changed needs git, and git is not installed here") from None
+    return gitrepo.run(
+        cwd, args, ChangedError, "--changed needs git, and git is not installed here"
+    )
 
 
 def merge_base(base: str | None, cwd: Path) -> tuple[str, str]:

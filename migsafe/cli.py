@@ -216,7 +216,6 @@ def lint(
     from migsafe import changed as changed_mod
     from migsafe import config as config_mod
     from migsafe.analysis import Analyzer, Settings
-    from migsafe.findings import InputError
     from migsafe.sources import SourceError
 
     if not paths and alembic_ini is None and Path("alembic.ini").is_file():
@@ -227,37 +226,26 @@ def lint(
         fail("--database-url is for --render-online (lint itself needs no database)")
     cfg, selected, ignored = _configuration(config_path, select, ignore)
     try:
-        version = (
-            config_mod.check_pg_version(pg_version, "--pg-version")
-            if pg_version is not None
-            else cfg.pg_version
-        )
-        server_version = (
-            config_mod.check_server_version(server_version, "--server-version")
-            if server_version is not None
-            else cfg.server_version
+        settings = Settings.from_config(
+            cfg,
+            dialect=dialect,
+            pg_version=(
+                config_mod.check_pg_version(pg_version, "--pg-version")
+                if pg_version is not None
+                else None
+            ),
+            server_version=(
+                config_mod.check_server_version(server_version, "--server-version")
+                if server_version is not None
+                else None
+            ),
+            select=selected,
+            ignore=ignored,
+            assume_in_transaction=assume_in_transaction,
+            strict=strict,
         )
     except config_mod.ConfigError as exc:
         fail(str(exc))
-    from migsafe import dialects
-
-    if pg_version is None:
-        version = dialects.pg_version_of(server_version) or version
-    settings = Settings(
-        dialect=dialect or cfg.dialect,
-        root=_project_root(cfg),
-        server_version=server_version,
-        pg_version=version,
-        select=selected,
-        ignore=ignored,
-        severity=cfg.severity,
-        assume_in_transaction=(
-            assume_in_transaction
-            if assume_in_transaction is not None
-            else cfg.assume_in_transaction
-        ),
-        strict=strict,
-    )
     if base is not None and not changed:
         fail("--base only applies with --changed")
     from migsafe.sources import alembic
@@ -278,10 +266,12 @@ def lint(
         else:
             selection = changed_mod.with_context(sql_paths, cfg.exclude, unreadable, notify)
         if revisions or alembic_ini is not None:
-            online = alembic.Online(database_url, lambda m: click.echo(m, err=True))
-            found = alembic.discover(
-                alembic_ini, revisions, cfg.exclude, online=online if render_online else None
+            online = (
+                alembic.Online(database_url, lambda m: click.echo(m, err=True))
+                if render_online
+                else None
             )
+            found = alembic.discover(alembic_ini, revisions, cfg.exclude, online=online)
             if touched is not None:
                 keep = {m.display for m in found.migrations if changed_mod.is_touched(m, touched)}
                 found.only = keep if found.only is None else found.only & keep
@@ -307,6 +297,17 @@ def lint(
 
         analyse = Cache(_project_root(cfg), settings).wrap(lint_all)
 
+    def complete(result: Result) -> Result:
+        """The result with what discovery found (unreadable files; Alembic's errors and,
+        under --strict, its unanalysed calls, else notes shown here), narrowed to the
+        selected files."""
+        result.errors[:0] = [e.as_input_error() for e in unreadable]
+        result = changed_mod.restrict(result, selection)
+        if found is not None:
+            for note in alembic.finish(found, result, strict=strict, dialect=settings.dialect):
+                click.echo(f"note: {note}", err=True)
+        return result
+
     if apply_fixes or show_diff:
         from migsafe import fixes
 
@@ -322,14 +323,7 @@ def lint(
             )
         if show_diff:
             click.echo("".join(f.diff() for f in outcome.files), nl=False)
-            result = outcome.result
-            result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
-            result = changed_mod.restrict(result, selection)
-            # Alembic's discovery errors (and, under --strict, its unanalysed calls) too.
-            if found is not None:
-                for note in alembic.finish(found, result, strict=strict, dialect=settings.dialect):
-                    click.echo(f"note: {note}", err=True)
-            errors = result.errors
+            errors = complete(outcome.result).errors
             for err in errors:
                 click.echo(f"migsafe: not fixed: {err}", err=True)
             sys.exit(EXIT_INPUT if errors else EXIT_FINDINGS if outcome.files else 0)
@@ -342,12 +336,7 @@ def lint(
         result, migrations = outcome.result, outcome.migrations
     else:
         result = analyse(migrations)
-    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
-    result = changed_mod.restrict(result, selection)
-    for note in (
-        alembic.finish(found, result, strict=strict, dialect=settings.dialect) if found else []
-    ):
-        click.echo(f"note: {note}", err=True)
+    result = complete(result)
 
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}
     if output is not None:
@@ -446,7 +435,6 @@ def trace(
     from migsafe import trace as trace_mod
     from migsafe.db import DatabaseError
     from migsafe.db.ephemeral import scratch_database
-    from migsafe.findings import InputError
     from migsafe.sources import SourceError
     from migsafe.sources.sqlfiles import discover
 
@@ -486,7 +474,7 @@ def trace(
     except DatabaseError as exc:
         fail(str(exc))
     result = outcome.result
-    result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    result.errors[:0] = [e.as_input_error() for e in unreadable]
 
     from migsafe.report import trace as trace_report
 
@@ -512,7 +500,6 @@ def _trace_mysql(
     """``migsafe trace`` on MySQL/MariaDB: the server judges the online-DDL model."""
     from migsafe.analysis import Settings
     from migsafe.db import DatabaseError, mariadb
-    from migsafe.findings import InputError
 
     if not database_url:
         fail("tracing MySQL/MariaDB migrations needs --database-url mysql://user:password@host")
@@ -521,7 +508,7 @@ def _trace_mysql(
         outcome = mariadb.trace(migrations, database_url, settings)
     except DatabaseError as exc:
         fail(str(exc))
-    outcome.result.errors[:0] = [InputError(e.path, None, None, e.message) for e in unreadable]
+    outcome.result.errors[:0] = [e.as_input_error() for e in unreadable]
     if fmt == "json":
         import json
 
@@ -594,7 +581,7 @@ def releases(
         )
     except (config_mod.ConfigError, SourceError, releases_mod.ReleaseError) as exc:
         fail(str(exc))
-    phases = releases_mod.entries(migrations)
+    phases = releases_mod.entries(migrations, cfg.dialect, cfg.server_version, _project_root(cfg))
     index = {id(m): i for i, m in enumerate(migrations)}
     rows = [
         (r, [phases[index[id(m)]] for m in r.migrations if index[id(m)] in phases]) for r in table
@@ -909,21 +896,17 @@ def list_rules() -> None:
 @click.argument("rule_id")
 def explain(rule_id: str) -> None:
     """Print a rule's page: what it flags, why, and the safe way."""
-    from importlib.resources import files
-
     from migsafe.config import ConfigError, check_rule_ids
-    from migsafe.rules import all_rules
+    from migsafe.rules import all_rules, page
 
     try:
         check_rule_ids([rule_id], "explain", all_rules())
     except ConfigError as exc:
         fail(str(exc))
-    try:
-        text = files("migsafe.rule_docs").joinpath(f"{rule_id}.md").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        # Running from a source checkout that is not installed: the pages sit beside it.
-        text = (Path(__file__).parents[1] / "rules" / f"{rule_id}.md").read_text(encoding="utf-8")
-    click.echo(text)
+    found = page(rule_id)
+    if found is None:
+        fail(f"the page of {rule_id} is not installed (rules/{rule_id}.md)")
+    click.echo(found.text)
 
 
 # The deploy-time commands (release ledger, gate, rollback) live in their own module.

@@ -252,12 +252,7 @@ def replay(migrations: Iterable[Migration], dialect: str | None = None) -> Repla
         if m.direction != "up":
             continue
         try:
-            if m.prepared is None and dialects.of(m, dialect) in dialects.MYSQL_FAMILY:
-                from migsafe.parse import mysql
-
-                statements = mysql.resolve(mysql.parse(m.text), result.schema.copy())
-            else:
-                statements = m.statements()
+            statements = dialects.statements(m, dialects.of(m, dialect), result.schema)
         except SqlSyntaxError as exc:
             raise ContractError(
                 f"{m.display}:{exc.line}:{exc.column}: syntax error: {exc.message}; "

@@ -1,9 +1,11 @@
 """Which SQL dialect a migration is written in, and which server it targets.
 
-PostgreSQL is the default. A migration is read as MySQL or MariaDB when ``--dialect`` (or the
-``dialect`` config key) says so, when ``--server-version`` names a MySQL or MariaDB server,
-or, with neither, when a folder on its path is called ``mysql`` or ``mariadb`` — the layout
-projects that ship migrations for several databases use (``migrations/mysql/…``).
+PostgreSQL is the default. ``--dialect`` (or the ``dialect`` config key) decides for every
+file when given. Without it, a folder on the file's path called ``mysql`` or ``mariadb``
+decides — the layout projects that ship migrations for several databases use
+(``migrations/mysql/…``), so one run reads each folder in its own dialect — and only for a
+file with no such folder does a ``--server-version`` naming a MySQL or MariaDB server make it
+MySQL or MariaDB.
 
 Only folders inside the project count (the folder of the config file, else the current
 one), and the file's own folder: so ``cd db/mysql && migsafe lint .`` reads MySQL, and a
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from migsafe.online import Server
+    from migsafe.ops import Statement
     from migsafe.schema import Schema
     from migsafe.sources import Migration
 
@@ -66,6 +69,19 @@ def of(
         return setting
     path = from_path(migration.path, root if root is not None else project_root())
     return path or family_of(server_version) or "postgresql"
+
+
+def statements(migration: Migration, dialect: str, schema: Schema) -> list[Statement]:
+    """What the migration runs, its SQL read in ``dialect`` (as :func:`of` gives it):
+    one place decides the parser, so no command reads a MySQL file as PostgreSQL. ``schema``
+    is the model before the migration (MySQL statements are resolved against a copy of it).
+    Raises :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL the dialect rejects, and
+    ModuleNotFoundError when the MySQL parser's extra is not installed."""
+    if migration.prepared is not None or dialect not in MYSQL_FAMILY:
+        return migration.statements()
+    from migsafe.parse import mysql
+
+    return mysql.resolve(mysql.parse(migration.text), schema.copy())
 
 
 def family_of(server_version: str | None) -> str | None:

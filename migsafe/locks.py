@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from migsafe import ops
+from migsafe import ops, versioned
 
 if TYPE_CHECKING:
     from migsafe.schema import Schema
@@ -204,12 +204,7 @@ class Effect:
 
 
 def row_for(behaviour: str, version: int) -> Row:
-    rows = MODEL[behaviour]
-    chosen = rows[0][1]
-    for since, row in rows:
-        if version >= since:
-            chosen = row
-    return chosen
+    return versioned.as_of(MODEL[behaviour], version)
 
 
 def available(behaviour: str, version: int) -> bool:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from migsafe import ops
+from migsafe import ops, versioned
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -241,12 +241,7 @@ class Online:
 
 
 def row_for(behaviour: str, srv: Server) -> Row:
-    rows = MODEL[behaviour][srv.family]
-    chosen = rows[0][1]
-    for since, row in rows:
-        if srv.version >= since:
-            chosen = row
-    return chosen
+    return versioned.as_of(MODEL[behaviour][srv.family], srv.version)
 
 
 def checks_off(settings: Mapping[str, str]) -> bool:

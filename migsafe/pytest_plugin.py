@@ -149,9 +149,7 @@ class MigrationItem(pytest.Item):
 def _lint(kind: str, where: Path) -> _Linted:
     """Lint ``where``: a folder of migrations in its tool's order, or one SQL file."""
     from migsafe import config as config_mod
-    from migsafe import dialects
     from migsafe.analysis import Analyzer, Settings
-    from migsafe.findings import InputError
     from migsafe.rules import all_rules
     from migsafe.sources import SourceError
 
@@ -159,17 +157,7 @@ def _lint(kind: str, where: Path) -> _Linted:
         cfg = config_mod.load(Path.cwd(), None, all_rules())
     except config_mod.ConfigError as exc:
         raise pytest.UsageError(f"migsafe: {exc}") from None
-    settings = Settings(
-        dialect=cfg.dialect,
-        server_version=cfg.server_version,
-        pg_version=dialects.pg_version_of(cfg.server_version) or cfg.pg_version,
-        select=cfg.select,
-        ignore=cfg.ignore,
-        severity=cfg.severity,
-        assume_in_transaction=cfg.assume_in_transaction,
-    )
-    notes: list[str] = []
-    errors: list[InputError] = []
+    settings = Settings.from_config(cfg)
     if kind == "alembic":
         from migsafe.sources import alembic
 
@@ -178,15 +166,15 @@ def _lint(kind: str, where: Path) -> _Linted:
         except SourceError as exc:
             raise MigsafeFindings(str(exc)) from None
         migrations = found.migrations
-        notes = [str(n) for n in found.notes]
-        errors = found.errors
+        result = Analyzer(settings).run(migrations)
+        notes = alembic.finish(found, result, strict=None, dialect=cfg.dialect)
     else:
         from migsafe.sources.sqlfiles import discover
 
         unreadable: list[SourceError] = []
         migrations = discover([where], cfg.exclude, unreadable)
-        errors = [InputError(e.path, None, None, e.message) for e in unreadable]
-    result = Analyzer(settings).run(migrations)
-    result.errors[:0] = errors
+        result = Analyzer(settings).run(migrations)
+        result.errors[:0] = [e.as_input_error() for e in unreadable]
+        notes = []
     texts = {(m.display, m.direction == "down"): m.text for m in migrations}
     return _Linted(result, texts, notes)

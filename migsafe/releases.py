@@ -18,7 +18,6 @@ An annotation wins over git and the file for its migration. Versions are ordered
 from __future__ import annotations
 
 import itertools
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,18 +123,13 @@ def _declared_release(m: Migration) -> str | None:
 
 
 def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise ReleaseError(
-            'releases = "git" needs the git command, which is not installed here; install '
-            'git, or set releases = "file" with a releases.toml.'
-        ) from None
-    if done.returncode != 0:
-        raise ReleaseError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+    from migsafe import gitrepo
+
+    missing = (
+        'releases = "git" needs the git command, which is not installed here; install '
+        'git, or set releases = "file" with a releases.toml.'
+    )
+    return gitrepo.output(root, args, ReleaseError, missing)
 
 
 def _repository(migrations: Sequence[Migration]) -> Path:
@@ -274,11 +268,19 @@ class Entry:
     declared: bool
 
 
-def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
+def entries(
+    migrations: Sequence[Migration],
+    dialect: str | None = None,
+    server_version: str | None = None,
+    root: Path | None = None,
+) -> dict[int, Entry]:
     """Phases of the up migrations, keyed by index in ``migrations``: declared where the
     migration says, inferred from its ops otherwise, replaying the schema from the first
-    migration so a type change is judged against the column's real type. A migration that
-    does not parse has no inferred phase (``migsafe lint`` reports the syntax error)."""
+    migration so a type change is judged against the column's real type. Each file is read
+    in its dialect (``dialect``, ``server_version`` and ``root`` as in
+    :func:`migsafe.dialects.of`). A migration that does not parse, or whose parser is not
+    installed, has no inferred phase (``migsafe lint`` reports why)."""
+    from migsafe import dialects
     from migsafe.parse.postgres import SqlSyntaxError
     from migsafe.phases import combined, statement_phases
     from migsafe.schema import Schema
@@ -289,8 +291,9 @@ def entries(migrations: Sequence[Migration]) -> dict[int, Entry]:
         if m.direction != "up":
             continue
         try:
-            statements = m.statements()
-        except SqlSyntaxError:
+            dialect_of = dialects.of(m, dialect, server_version, root)
+            statements = dialects.statements(m, dialect_of, schema)
+        except (SqlSyntaxError, ModuleNotFoundError):
             statements = []
         inferred = combined(p for st in statement_phases(statements, schema) for p in st)
         for st in statements:

@@ -199,6 +199,15 @@ def test_a_script_with_a_syntax_error_is_reported_at_its_line(tmp_path: Path) ->
     assert f"{path}:17:" in out and "syntax error" in out.lower()
 
 
+def test_a_script_nested_too_deeply_is_an_input_error(tmp_path: Path) -> None:
+    # Python's parser gives up with RecursionError, not SyntaxError, on 200,000 terms.
+    v = tmp_path / "versions"
+    path = write_revision(v, "a1", None, "x = " + "+".join(["1"] * 200_000))
+    code, out, _ = invoke("lint", str(v))
+    assert code == 2
+    assert f"{path}:1:1: Python nested too deeply to read" in out
+
+
 def test_a_project_folder_and_a_script_directory_are_recognised(tmp_path: Path) -> None:
     scripts = tmp_path / "migrations"
     write_revision(scripts / "versions", "a1", None, 'op.drop_table("t")')

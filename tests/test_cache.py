@@ -110,6 +110,17 @@ def test_a_damaged_entry_is_linted_again(project: Path) -> None:
     assert entry.read_bytes() != b"not a pickle"
 
 
+def test_an_entry_naming_a_missing_module_is_linted_again(project: Path) -> None:
+    # Unpickling this entry imports `migsafe.opX`: ModuleNotFoundError, not a read error.
+    _, good = lint(project)
+    (entry,) = entries(project)
+    data = entry.read_bytes()
+    assert b"migsafe.ops" in data
+    entry.write_bytes(data.replace(b"migsafe.ops", b"migsafe.opX"))
+    assert lint(project) == (1, good)
+    assert b"migsafe.opX" not in entry.read_bytes()
+
+
 def test_the_cache_lives_beside_the_config(project: Path) -> None:
     (project / "migsafe.toml").write_text("pg-version = 15\n", encoding="utf-8")
     sub = project / "migrations"

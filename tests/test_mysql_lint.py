@@ -99,6 +99,18 @@ def test_syntax_error_is_reported_with_position(tmp_path: Path) -> None:
     assert (error["line"], error["column"]) == (2, 40) and "unterminated" in error["message"]
 
 
+def test_a_statement_nested_too_deeply_is_a_syntax_error(tmp_path: Path) -> None:
+    # sqlglot reads nested parentheses recursively: 3000 levels are a RecursionError in it.
+    deep = "(" * 3000 + "1" + ")" * 3000
+    sql = f"SELECT 1;\nALTER TABLE t ADD COLUMN y int DEFAULT {deep};\n"
+    f = write(tmp_path, "mysql/001.sql", sql)
+    code, doc = lint_json(str(f))
+    assert code == 2
+    (error,) = doc["errors"]
+    assert (error["line"], error["column"]) == (2, 1)
+    assert error["message"] == "syntax error: statement nested too deeply"
+
+
 def test_postgresql_lock_rules_stay_silent_on_mysql() -> None:
     sql = (
         USERS

@@ -254,3 +254,18 @@ def test_config_keys_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         code, _, err = run("releases", "migrations")
         assert code == 2
         assert message in err
+
+
+def test_cli_reads_a_mysql_folder_as_mysql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # MySQL's `, ALGORITHM=INSTANT` is a PostgreSQL syntax error: read as PostgreSQL, the
+    # drop had no inferred phase and showed as neutral.
+    mysql = tmp_path / "mysql"
+    mysql.mkdir()
+    (mysql / "1.sql").write_text("CREATE TABLE t (id int, x int);\n", encoding="utf-8")
+    (mysql / "2.sql").write_text(
+        "ALTER TABLE t DROP COLUMN x, ALGORITHM=INSTANT;\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("releases", "--source", "annotations", "mysql")
+    assert code == 0, out
+    assert "  2  contract  (inferred)" in out.splitlines()

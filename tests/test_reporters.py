@@ -179,6 +179,22 @@ def test_junit_one_case_per_file_and_a_failure_per_finding(
     assert broken.find("error") is not None and root.get("errors") == "1"
 
 
+def test_gitlab_fingerprint_without_the_text_ignores_the_line() -> None:
+    from migsafe.analysis import Result
+    from migsafe.findings import Finding, Severity
+    from migsafe.ops import Span
+    from migsafe.report import gitlab
+
+    def fingerprints(shift: int) -> list[str]:
+        spans = [Span(at, at + 5, at + shift, 1, at + shift, 6) for at in (1, 2)]
+        found = [Finding("r", Severity.ERROR, "a.sql", span, "m", "") for span in spans]
+        return [i["fingerprint"] for i in gitlab.document(Result(findings=found), {})]
+
+    before, after = fingerprints(0), fingerprints(2)
+    assert before == after
+    assert len(set(before)) == 2
+
+
 CI_FORMATS = ("junit", "sarif", "gitlab", "github")
 
 

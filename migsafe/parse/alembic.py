@@ -94,7 +94,6 @@ class Script:
     down_revision: tuple[str, ...] = ()
     branch_labels: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    has_revision: bool = False
     ignore: frozenset[str] = frozenset()
     problems: list[tuple[int, int, str]] = field(default_factory=list)
     upgrade: Body | None = None
@@ -124,11 +123,18 @@ def _names(value: Any) -> tuple[str, ...] | None:
 
 
 def parse_tree(text: str, filename: str = "<revision>") -> ast.Module:
+    """The script's syntax tree. Raises :class:`ScriptSyntaxError` for Python that does not
+    parse, and for Python nested deeper than the parser can build (an input error, like a
+    syntax error, not a crash)."""
     try:
         return ast.parse(text, filename)
     except SyntaxError as exc:
         raise ScriptSyntaxError(
             f"Python syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1
+        ) from None
+    except (RecursionError, MemoryError):
+        raise ScriptSyntaxError(
+            "Python nested too deeply to read (an expression of many thousand parts)", 1, 1
         ) from None
 
 
@@ -146,7 +152,6 @@ def header(tree: ast.Module) -> Script:
             literal = _NOT_LITERAL
         where = (node.lineno, node.col_offset + 1)
         if target == "revision":
-            script.has_revision = True
             if isinstance(literal, str):
                 script.revision = literal
             else:

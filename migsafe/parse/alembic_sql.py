@@ -63,8 +63,6 @@ class Raw:
     sql: str
 
 
-_SQLALCHEMY_ROOTS = ("sqlalchemy", "sa")
-
 # SQLAlchemy type names → PostgreSQL type, as SQLAlchemy's PostgreSQL dialect renders them
 # (MySQL-only types map to what the same column holds on PostgreSQL).
 TYPES: dict[str, str] = {
@@ -450,7 +448,7 @@ def _cols(values: Any) -> str:
     return ", ".join(out)
 
 
-def _table_constraint(c: Construct, table: str) -> str:
+def _table_constraint(c: Construct) -> str:
     name = c.kw("name")
     prefix = f"CONSTRAINT {ident(name)} " if name else ""
     if c.name == "PrimaryKeyConstraint":
@@ -648,7 +646,7 @@ def _create_table(a: Args) -> Rendered:
         if c.name in ("Index", "PrimaryKeyConstraint"):
             continue
         start = out.length
-        out.add(", " + _table_constraint(c, table))
+        out.add(", " + _table_constraint(c))
         out.mark(start + 2, c.node)
     out.add(")")
     result: Rendered = []

@@ -236,8 +236,12 @@ def parse(text: str) -> list[ops.Statement]:
     procedures: dict[str, tuple[ops.Op, ...]] = {}
     statements: list[ops.Statement] = []
     for raw in split(text):
-        reader = _Reader(text, source, raw.start, raw.body_end)
-        made = reader.statement(procedures)
+        try:
+            reader = _Reader(text, source, raw.start, raw.body_end)
+            made = reader.statement(procedures)
+        except RecursionError:
+            # sqlglot reads expressions recursively; the server would refuse this one too.
+            raise _error(text, raw.start, "statement nested too deeply") from None
         if made is None:
             continue
         span = source.span(raw.start, raw.end)

@@ -52,7 +52,5 @@ def _error(e: InputError) -> str:
 
 def render(result: Result) -> str:
     lines = [_error(e) for e in result.errors]
-    lines += [
-        _finding(f) for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule))
-    ]
+    lines += [_finding(f) for f in result.sorted_findings()]
     return "\n".join(lines)

@@ -4,7 +4,8 @@ codequality`` so the merge request's widget lists what the change introduced.
 GitLab tells new findings from old ones by ``fingerprint`` alone, so it must not move when
 unrelated lines are added above a finding: it hashes the rule, the file, the text of the
 statement (whitespace folded) and, for identical statements, which occurrence it is, never
-the line number.
+the line number. Without the file's text, the occurrence alone tells findings of one rule in
+one file apart.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _SEVERITIES = {Severity.ERROR: "major", Severity.WARNING: "minor"}
 def _statement_text(f: Finding, texts: Mapping[tuple[str, bool], str]) -> str:
     text = texts.get((f.path, f.down))
     if text is None:
-        return f"{f.span.line}:{f.span.column}"
+        return ""  # the occurrence count in the fingerprint keeps findings apart
     return " ".join(text[f.span.start : f.span.end].split())
 
 
@@ -37,7 +38,7 @@ def document(result: Result, texts: Mapping[tuple[str, bool], str]) -> list[dict
         basis: tuple[str, ...] = ("input-error", e.path, e.message)
         seen[basis] += 1
         issues.append(_issue("input-error", e.message, "blocker", e.path, e.line or 1, basis, seen))
-    for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
+    for f in result.sorted_findings():
         basis = (f.rule, f.path, "down" if f.down else "up", _statement_text(f, texts))
         seen[basis] += 1
         description = f"{f.rule}: {f.message}"

@@ -71,10 +71,7 @@ def document(
     return {
         "version": VERSION,
         "files": [{"path": path, "statements": stmts} for path, stmts in files.items()],
-        "findings": [
-            _finding(f)
-            for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule))
-        ],
+        "findings": [_finding(f) for f in result.sorted_findings()],
         "errors": [
             {"path": e.path, "line": e.line, "column": e.column, "message": e.message}
             for e in result.errors

@@ -30,7 +30,7 @@ def _error(e: InputError) -> ET.Element:
 
 def render(result: Result) -> str:
     findings: defaultdict[str, list[Finding]] = defaultdict(list)
-    for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
+    for f in result.sorted_findings():
         findings[f.path].append(f)
     errors: defaultdict[str, list[InputError]] = defaultdict(list)
     for e in result.errors:

@@ -17,25 +17,10 @@ from migsafe import __version__
 from migsafe.analysis import Result
 from migsafe.findings import Finding, Fix, Severity
 from migsafe.ops import Span
-from migsafe.rules import Rule, all_rules
+from migsafe.rules import Rule, all_rules, page
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
-_PAGES = Path(__file__).resolve().parents[2] / "rules"
-
-
-def _page_path(rule_id: str) -> Path | None:
-    """The rule's page: shipped inside the package, or beside a source checkout."""
-    from importlib.resources import files
-
-    try:
-        shipped = Path(str(files("migsafe.rule_docs").joinpath(f"{rule_id}.md")))
-    except ModuleNotFoundError:
-        shipped = _PAGES / f"{rule_id}.md"
-    for candidate in (shipped, _PAGES / f"{rule_id}.md"):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def uri(path: str) -> str:
@@ -65,10 +50,10 @@ def _rule(r: Rule) -> dict[str, Any]:
         "defaultConfiguration": {"level": _LEVELS[r.severity]},
         "properties": {"tags": [r.family]},
     }
-    page = _page_path(r.id)
-    if page is not None:
-        descriptor["helpUri"] = page.as_uri()
-        descriptor["help"]["markdown"] = page.read_text(encoding="utf-8")
+    found = page(r.id)
+    if found is not None:
+        descriptor["helpUri"] = found.path.as_uri()
+        descriptor["help"]["markdown"] = found.text
     return descriptor
 
 
@@ -88,7 +73,7 @@ def _fix(f: Finding, fix: Fix) -> dict[str, Any]:
 
 
 def document(result: Result) -> dict[str, Any]:
-    findings = sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule))
+    findings = result.sorted_findings()
     known = all_rules()
     ids = sorted({f.rule for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(ids)}

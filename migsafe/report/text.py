@@ -47,7 +47,7 @@ def render(result: Result, texts: dict[tuple[str, bool], str], colour: bool) -> 
     lines: list[str] = []
     for err in result.errors:
         lines.append(click.style(str(err), fg="red", bold=True) if colour else str(err))
-    for f in sorted(result.findings, key=lambda f: (f.path, f.span.start, f.rule)):
+    for f in result.sorted_findings():
         label = f"{f.severity.value}[{f.rule}]"
         if colour:
             label = click.style(label, fg=_COLOURS[f.severity], bold=True)

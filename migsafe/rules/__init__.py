@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migsafe.findings import Fix, Severity
@@ -115,6 +116,33 @@ def rule(
 def quoted(name: str) -> str:
     """A relation or column name as messages show it."""
     return f'"{name}"'
+
+
+# Where the pages sit in a source checkout that is not installed.
+_CHECKOUT_PAGES = Path(__file__).resolve().parents[2] / "rules"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A rule's page (``rules/<id>.md``): where it is, and its Markdown."""
+
+    path: Path
+    text: str
+
+
+def page(rule_id: str) -> Page | None:
+    """The rule's page: the one shipped inside the package (``migsafe.rule_docs``), else
+    the one beside a source checkout; None when neither exists."""
+    from contextlib import suppress
+    from importlib.resources import files
+
+    candidates = [_CHECKOUT_PAGES / f"{rule_id}.md"]
+    with suppress(ModuleNotFoundError):  # not installed: only the checkout's pages
+        candidates.insert(0, Path(str(files("migsafe.rule_docs").joinpath(f"{rule_id}.md"))))
+    for path in candidates:
+        if path.is_file():
+            return Page(path, path.read_text(encoding="utf-8"))
+    return None
 
 
 def all_rules() -> dict[str, Rule]:

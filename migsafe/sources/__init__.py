@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from migsafe.findings import InputError
     from migsafe.ops import Statement
     from migsafe.phases import Phase
 
@@ -37,8 +38,10 @@ class Migration:
     prepared: tuple[Statement, ...] | None = None
 
     def statements(self) -> list[Statement]:
-        """What the migration runs: the source's own reading, or its SQL parsed. Raises
-        :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL PostgreSQL rejects."""
+        """What the migration runs: the source's own reading, or its SQL parsed as
+        PostgreSQL. Raises :class:`migsafe.parse.postgres.SqlSyntaxError` for SQL PostgreSQL
+        rejects. Commands that may meet MySQL read through :func:`migsafe.dialects.statements`,
+        which picks the parser by dialect."""
         if self.prepared is not None:
             return list(self.prepared)
         from migsafe.parse.postgres import parse
@@ -67,3 +70,9 @@ class SourceError(Exception):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+    def as_input_error(self) -> InputError:
+        """The error as a lint result lists it: this file could not be linted (exit 2)."""
+        from migsafe.findings import InputError
+
+        return InputError(self.path, None, None, self.message)

@@ -150,7 +150,8 @@ def is_revision(text: str) -> bool:
         tree = reader.parse_tree(text)
     except reader.ScriptSyntaxError:
         # Still a revision (reported with its syntax error) when the names start lines.
-        return "\nrevision" in text and "\ndown_revision" in text
+        lines = "\n" + text
+        return "\nrevision" in lines and "\ndown_revision" in lines
     return {"revision", "down_revision"} <= reader.assigned_names(tree)
 
 
@@ -198,12 +199,18 @@ def split(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return alembic, sql
 
 
-def finish(found: Found, result: Result, *, strict: bool, dialect: str | None = None) -> list[str]:
+def finish(
+    found: Found,
+    result: Result,
+    *,
+    strict: bool | None,
+    dialect: str | None = None,
+) -> list[str]:
     """Fold discovery into a lint result: its input errors, its unanalysed calls (input
-    errors under ``strict``, otherwise notes returned for the caller to show), and, for
-    revision files named one by one, only those files' findings. ``dialect``: the one
-    asked for; revisions are read as PostgreSQL whatever it is, and SQL that does not
-    parse says so."""
+    errors under ``strict``, otherwise notes returned for the caller to show; None: the
+    caller has no ``--strict`` to offer), and, for revision files named one by one, only
+    those files' findings. ``dialect``: the one asked for; revisions are read as
+    PostgreSQL whatever it is, and SQL that does not parse says so."""
     result.errors[:0] = found.errors
     notes = [
         f"{path}: not an Alembic revision (no module-level revision and down_revision); not linted"
@@ -221,7 +228,7 @@ def finish(found: Found, result: Result, *, strict: bool, dialect: str | None = 
         if strict:
             result.errors.append(InputError(n.path, n.line, n.column, n.message))
         else:
-            notes.append(f"{n} (--strict makes this an error)")
+            notes.append(f"{n} (--strict makes this an error)" if strict is False else str(n))
     if found.only is not None:
         keep = found.only
         # Only revisions are narrowed: SQL files linted in the same run keep theirs.
@@ -356,7 +363,7 @@ def _read_folder(folder: Path, exclude: tuple[str, ...], found: Found) -> list[_
         try:
             text = _read(p)
         except SourceError as exc:
-            found.errors.append(InputError(exc.path, None, None, exc.message))
+            found.errors.append(exc.as_input_error())
             continue
         if not is_revision(text):
             continue
