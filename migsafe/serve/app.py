@@ -56,7 +56,6 @@ error_log = logging.getLogger("migsafe.serve.error")
 DEFAULT_MAX_BODY = 64 * 1024  # bytes; Flagger's payload is a few hundred
 DEFAULT_DEADLINE = 8.0  # seconds; Flagger gives a webhook 10 s by default
 DEFAULT_WORKERS = 8  # threads deciding at once; single-flight keeps database load lower still
-OPEN_PATHS = frozenset({"/healthz", "/metrics"})
 MAX_NAME = 200  # characters in a release name
 
 
