@@ -8,8 +8,7 @@ retypes never gets a real request refused. The ``rollback`` hook is the other wa
 2xx makes Flagger roll the canary back now. So for the gating hooks migsafe answers 200 on
 ``pass`` and 409 on ``fail`` or ``inconclusive``; for ``rollback`` it answers 200 only when
 the live schema breaks the canary's own release, and 409 otherwise (a schema that only the
-previous release cannot use is no
-reason to route traffic back to it).
+previous release cannot use is no reason to route traffic back to it).
 
 The release to check comes from ``metadata.release``, the previous one from
 ``metadata.previous`` or else the ledger. Flagger cannot send headers, so the bearer token
