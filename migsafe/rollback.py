@@ -311,7 +311,7 @@ def _check_again(
     try:
         schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
     except gate.GateError as exc:
-        return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc), None)
+        return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc))
     return gate.judge(schema, target, contract, None, None, provenance=provenance)
 
 

@@ -183,7 +183,7 @@ def test_every_hook_has_a_verdict_for_every_decision() -> None:
     old = ReleaseProblem("missing-table", ("table", "legacy"), "legacy", "nothing", None, "1")
 
     def answer(decision: str, *problems: ReleaseProblem) -> Answer:
-        return Answer(Decision(decision, "2", "1", problems, None, None))
+        return Answer(Decision(decision, "2", "1", problems, None))
 
     cases = {
         "pass": answer("pass"),

@@ -188,7 +188,7 @@ class Service:
                 f"no answer from the database within {self.options.deadline:g} s; "
                 "the gate cannot decide"
             )
-            answer = Answer(Decision(INCONCLUSIVE, release, previous, (), reason, None), True)
+            answer = Answer(Decision(INCONCLUSIVE, release, previous, (), reason), True)
         self.metrics.decisions.labels(endpoint, answer.decision.decision).inc()
         if not answer.database_down:
             self.metrics.cache.labels("hit" if answer.cached else "miss").inc()
