@@ -79,21 +79,6 @@ class Decision:
         }
 
 
-def database_problem(dsn: str, exc: Exception) -> str:
-    """A database failure as one paragraph naming the server without its password."""
-    from migsafe.db.ephemeral import display_dsn, mask
-
-    try:
-        where = display_dsn(dsn)
-    except Exception:  # an unparsable URL: the masked message says why
-        where = "the database URL given"
-    detail = " ".join(mask(str(exc), dsn).split())
-    return (
-        f"cannot use the database at {where}: {detail}. Check that the server is running and "
-        "reachable and that the URL, user and database name are right."
-    )
-
-
 def schemas_of(*contracts: Contract | None) -> tuple[str, ...]:
     """The schemas whose objects ``contracts`` name (``app.users`` → ``app``), and
     ``public``, where unqualified names live."""
@@ -110,7 +95,7 @@ def schemas_of(*contracts: Contract | None) -> tuple[str, ...]:
 def read_live_schema(dsn: str, cfg: Config, schemas: Sequence[str] = ("public",)) -> Schema:
     """The live schema of ``schemas``, without the ledger table (migsafe's own, no release
     uses it)."""
-    from migsafe.db import DatabaseError
+    from migsafe.db import DatabaseError, database_problem
     from migsafe.db.introspect import introspect
     from migsafe.ops import bare
 
@@ -144,7 +129,7 @@ def resolve_contracts(
     version (None for a first release). Files in ``contract_files`` win over the ledger;
     a release in neither is a :class:`GateError`."""
     from migsafe import ledger
-    from migsafe.db import DatabaseError, require_psycopg
+    from migsafe.db import DatabaseError, database_problem, require_psycopg
 
     files = dict(contract_files or {})
     where = ledger.Location.of(cfg)

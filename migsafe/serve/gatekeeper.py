@@ -185,8 +185,7 @@ class Gatekeeper:
         """The catalog digest, on a connection kept between calls (one at a time: callers
         come through the single flight); after any error, or a query cut at the deadline
         by the watchdog, the connection is dropped and made anew on the next call."""
-        from migsafe.db import DatabaseError
-        from migsafe.gate import database_problem
+        from migsafe.db import DatabaseError, database_problem
         from migsafe.serve.digest import catalog_digest
 
         with self._conn_lock:
@@ -215,7 +214,8 @@ class Gatekeeper:
     def _decide(self, release: str, previous: str | None) -> Decision:
         """:func:`migsafe.gate.decide` on the bounded URL: a :class:`GateError` when the
         database cannot be read, an inconclusive decision when a contract is missing."""
-        from migsafe.gate import database_problem, decide
+        from migsafe.db import database_problem
+        from migsafe.gate import decide
 
         try:
             bounded = self._bounded()
