@@ -907,7 +907,9 @@ def explain(rule_id: str) -> None:
     from migsafe.rules import all_rules
 
     try:
-        check_rule_ids([rule_id], "explain", all_rules())
+        from migsafe.deploy_lint import RULES as DEPLOY_RULES  # their pages sit beside these
+
+        check_rule_ids([rule_id], "explain", {**all_rules(), **DEPLOY_RULES})
     except ConfigError as exc:
         fail(str(exc))
     try:
