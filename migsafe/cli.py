@@ -703,17 +703,9 @@ def _discover(paths: tuple[Path, ...], cfg: Config) -> list[Migration]:
 
 def _database_error(dsn: str, exc: Exception) -> NoReturn:
     """One paragraph naming the server without its password: no traceback, no secret."""
-    from migsafe.db.ephemeral import display_dsn, mask
+    from migsafe.db import database_problem
 
-    try:
-        where = display_dsn(dsn)
-    except Exception:  # an unparsable URL: the masked message below says why
-        where = "the --database-url given"
-    detail = " ".join(mask(str(exc), dsn).split())
-    fail(
-        f"cannot read the schema of the database at {where}: {detail}. Check that the server "
-        "is running and reachable and that the URL, user and database name are right."
-    )
+    fail(database_problem(dsn, exc, "read the schema of the database"))
 
 
 @main.group()
@@ -900,7 +892,9 @@ def explain(rule_id: str) -> None:
     from migsafe.rules import all_rules, page
 
     try:
-        check_rule_ids([rule_id], "explain", all_rules())
+        from migsafe.deploy_lint import RULES as DEPLOY_RULES  # their pages sit beside these
+
+        check_rule_ids([rule_id], "explain", {**all_rules(), **DEPLOY_RULES})
     except ConfigError as exc:
         fail(str(exc))
     found = page(rule_id)

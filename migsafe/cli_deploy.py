@@ -53,19 +53,16 @@ _migrations = click.option(
 
 
 def _connect(dsn: str) -> Any:
-    from migsafe.db import DatabaseError, require_psycopg
-    from migsafe.gate import database_problem
+    from migsafe.db import DatabaseError, connect
 
     try:
-        return require_psycopg().connect(dsn, autocommit=True, connect_timeout=10)
+        return connect(dsn)
     except DatabaseError as exc:
         fail(str(exc))
-    except Exception as exc:  # psycopg's connection errors, whatever their class
-        fail(database_problem(dsn, exc))
 
 
 def _database_fail(dsn: str, exc: Exception) -> NoReturn:
-    from migsafe.gate import database_problem
+    from migsafe.db import database_problem
 
     fail(database_problem(dsn, exc))
 

@@ -8,7 +8,9 @@ that read "inconclusive" as a pass, and webhook wiring where a hook's meaning is
 finding at the YAML node that causes it.
 
 Manifests are read with PyYAML's composer, which keeps every node's line and column, so
-findings point at the key to change.
+findings point at the key to change. Each rule is registered once in :data:`RULES` (id,
+severity, summary, help) and has a page ``rules/<id>.md`` that ``migsafe explain`` prints;
+its ids share that folder with the lint rules', so none may equal a lint rule's id.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from migsafe.findings import Severity
 
 if TYPE_CHECKING:
     from yaml import Node
@@ -27,6 +31,101 @@ BEFORE_TRAFFIC = ("confirm-rollout", "pre-rollout")
 BEFORE_PROMOTION = ("confirm-promotion",)
 GATE_PATH = "/v1/gate"
 TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+
+
+@dataclass(frozen=True, slots=True)
+class DeployRule:
+    """A lint-deploy rule: its id, how bad a finding is, one line on what it flags, and
+    the usual fix (a finding may give a more precise one)."""
+
+    id: str
+    severity: Severity
+    summary: str
+    help: str
+
+
+_ERROR, _WARNING = Severity.ERROR, Severity.WARNING
+RULES: dict[str, DeployRule] = {
+    r.id: r
+    for r in (
+        DeployRule(
+            "rollback-window",
+            _ERROR,
+            "an Argo Rollout's rollbackWindow skips the steps and analysis of a rollback",
+            "remove rollbackWindow and roll back with `migsafe rollback`, which checks the "
+            "live schema against the target release first",
+        ),
+        DeployRule(
+            "auto-promotion",
+            _ERROR,
+            "a blueGreen autoPromotionSeconds promotes on a timer, not on the gate's answer",
+            "remove autoPromotionSeconds and gate promotion with prePromotionAnalysis "
+            "using the migsafe-gate template",
+        ),
+        DeployRule(
+            "analysis-after-weight",
+            _ERROR,
+            "a canary's setWeight sends traffic before the analysis step that asks the gate",
+            "move the migsafe-gate analysis step before the first setWeight",
+        ),
+        DeployRule(
+            "no-analysis",
+            _ERROR,
+            "a canary or blueGreen strategy never asks the gate before traffic or promotion",
+            "make an analysis step with the migsafe-gate template the first step",
+        ),
+        DeployRule(
+            "revision-history-zero",
+            _WARNING,
+            "revisionHistoryLimit: 0 leaves no revision to roll back to",
+            "keep a few revisions (the default is 10)",
+        ),
+        DeployRule(
+            "gate-condition",
+            _ERROR,
+            'a gate metric succeeds on something other than result == "pass"',
+            'set successCondition: result == "pass" and failureCondition: result == "fail"',
+        ),
+        DeployRule(
+            "gate-tolerance",
+            _ERROR,
+            "a gate metric's failureLimit or inconclusiveLimit lets a no through",
+            "set failureLimit: 0 and inconclusiveLimit: 0",
+        ),
+        DeployRule(
+            "gate-dry-run",
+            _ERROR,
+            "dryRun covers the gate metric: its answer is recorded, never acted on",
+            "remove the gate metric from dryRun",
+        ),
+        DeployRule(
+            "skip-analysis",
+            _ERROR,
+            "a Flagger Canary's skipAnalysis: true promotes without asking the gate",
+            "remove skipAnalysis",
+        ),
+        DeployRule(
+            "missing-webhook",
+            _ERROR,
+            "a Flagger Canary lacks a migsafe webhook before traffic, before promotion or "
+            "for rollback",
+            "add the missing webhook with url http://<migsafe serve>/v1/flagger/<type>",
+        ),
+        DeployRule(
+            "webhook-mismatch",
+            _ERROR,
+            "a Flagger webhook calls migsafe's hook of another type, whose answer means "
+            "something else",
+            "point each webhook at /v1/flagger/<its type>",
+        ),
+        DeployRule(
+            "webhook-release",
+            _ERROR,
+            "a migsafe Flagger webhook sends no metadata.release",
+            "add metadata.release with the version being rolled out",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +141,13 @@ class Bypass:
     message: str
     help: str
 
+    @property
+    def severity(self) -> Severity:
+        return RULES[self.rule].severity
+
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message}"
+        where = f"{self.path}:{self.line}:{self.column}"
+        return f"{where}: {self.severity.value}[{self.rule}] {self.message}"
 
 
 class ManifestError(Exception):
@@ -127,14 +231,16 @@ class _Checker:
                     "gate-dry-run",
                     f"dryRun on metric {pattern!r} covers the schema gate: its answer is "
                     "recorded but never stops the rollout",
-                    "remove the gate metric from dryRun",
                 )
 
-    def add(self, node: Node, rule: str, message: str, help: str) -> None:
+    def add(self, node: Node, rule: str, message: str, help: str | None = None) -> None:
+        """A finding of ``rule`` (a key of :data:`RULES`) at ``node``; ``help`` when the
+        fix is more precise than the rule's own."""
         start, end = node.start_mark, node.end_mark
         width = end.column - start.column if end.line == start.line else 0
+        fix = help if help is not None else RULES[rule].help
         self.found.append(
-            Bypass(self.path, start.line + 1, start.column + 1, width, rule, message, help)
+            Bypass(self.path, start.line + 1, start.column + 1, width, rule, message, fix)
         )
 
     # -- Argo Rollouts -------------------------------------------------------------------------
@@ -152,8 +258,6 @@ class _Checker:
                 "rollbackWindow fast-tracks a rollback to a recent revision: its steps and "
                 "analysis are skipped, so nothing checks that the older release still fits "
                 "the schema",
-                "remove rollbackWindow and roll back with `migsafe rollback`, which checks the "
-                "live schema against the target release first",
             )
         canary = _value(spec, "strategy", "canary")
         if canary is not None:
@@ -171,7 +275,6 @@ class _Checker:
                 "revision-history-zero",
                 "revisionHistoryLimit: 0 keeps no older ReplicaSet, so there is no revision "
                 "to roll back to and no history to tell which release ran before",
-                "keep a few revisions (the default is 10)",
             )
 
     def canary_steps(self, canary: Node) -> None:
@@ -192,7 +295,6 @@ class _Checker:
                 "no analysis step asks the schema gate before traffic: the new release gets "
                 "its first requests without the gate being asked (background analysis does "
                 "not hold a step)",
-                "make an analysis step with the migsafe-gate template the first step",
             )
         elif steps.index(first_analysis) > steps.index(first_weight):
             self.add(
@@ -200,7 +302,6 @@ class _Checker:
                 "analysis-after-weight",
                 "setWeight comes before the first analysis step that asks the schema gate: "
                 "traffic reaches the new release before the gate answers",
-                "move the migsafe-gate analysis step before the first setWeight",
             )
 
     def blue_green(self, key: Node, blue_green: Node) -> None:
@@ -211,8 +312,6 @@ class _Checker:
                 "auto-promotion",
                 "autoPromotionSeconds promotes the preview on a timer instead of on an "
                 "answer from the schema gate",
-                "remove autoPromotionSeconds and gate promotion with prePromotionAnalysis "
-                "using the migsafe-gate template",
             )
         for when in ("prePromotionAnalysis", "postPromotionAnalysis"):
             owner = _value(blue_green, when)
@@ -241,7 +340,6 @@ class _Checker:
                     "gate-condition",
                     'the gate metric does not succeed on exactly result == "pass": an '
                     "inconclusive or failed answer could count as success",
-                    'set successCondition: result == "pass" and failureCondition: result == "fail"',
                 )
             for limit in ("failureLimit", "inconclusiveLimit"):
                 pair = _get(metric, limit)
@@ -267,7 +365,6 @@ class _Checker:
                 "skip-analysis",
                 "skipAnalysis: true promotes the canary without running its analysis or "
                 "webhooks, the schema gate included",
-                "remove skipAnalysis",
             )
         hooks = _items(_value(spec, "analysis", "webhooks"))
         wired: set[str] = set()
@@ -296,7 +393,6 @@ class _Checker:
                     "webhook-release",
                     "the migsafe webhook sends no metadata.release, so the gate cannot tell "
                     "which release to check and holds every step",
-                    "add metadata.release with the version being rolled out",
                 )
         where = _get(spec, "analysis")
         anchor = where[0] if where else doc

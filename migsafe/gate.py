@@ -9,7 +9,7 @@ which callers must treat as a no.
 
 Public API (relied on by ``migsafe gate``, ``migsafe rollback`` and ``migsafe serve``)::
 
-    Decision(decision, release, previous, problems, reason, fingerprint).to_json()
+    Decision(decision, release, previous, problems, reason).to_json()
     ReleaseProblem        # a migsafe.compat.Problem with the ``release`` it breaks
     GateError             # why a decision could not be made (one paragraph)
     read_live_schema(dsn, cfg, schemas=("public",)) -> Schema
@@ -18,8 +18,9 @@ Public API (relied on by ``migsafe gate``, ``migsafe rollback`` and ``migsafe se
         -> (release's contract, previous release's contract or None, previous version or None)
     judge(schema, release, contract, previous, previous_contract, *, provenance=None)
         -> Decision           # pure
-    decide(dsn, release, previous=None, *, cfg, contract_files=None, provenance=None)
-        -> Decision           # never raises GateError: "inconclusive" instead
+    decide(dsn, release, previous=None, *, cfg, contract_files=None, provenance=None,
+           reword=None, raise_unreadable=False)
+        -> Decision           # "inconclusive" instead of GateError unless raise_unreadable
 
 Contracts come from ``contract_files`` (release → JSON file) when given there, else from
 the release ledger in the database (:mod:`migsafe.ledger`); ``previous`` defaults to the
@@ -28,7 +29,7 @@ release the ledger recorded as current when ``release`` was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,7 +68,6 @@ class Decision:
     previous: str | None
     problems: tuple[ReleaseProblem, ...]
     reason: str | None  # set when inconclusive
-    fingerprint: str | None  # the live schema's migsafe.schema fingerprint when it was read
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -77,21 +77,6 @@ class Decision:
             "problems": [p.to_json() for p in self.problems],
             "reason": self.reason,
         }
-
-
-def database_problem(dsn: str, exc: Exception) -> str:
-    """A database failure as one paragraph naming the server without its password."""
-    from migsafe.db.ephemeral import display_dsn, mask
-
-    try:
-        where = display_dsn(dsn)
-    except Exception:  # an unparsable URL: the masked message says why
-        where = "the database URL given"
-    detail = " ".join(mask(str(exc), dsn).split())
-    return (
-        f"cannot use the database at {where}: {detail}. Check that the server is running and "
-        "reachable and that the URL, user and database name are right."
-    )
 
 
 def schemas_of(*contracts: Contract | None) -> tuple[str, ...]:
@@ -110,7 +95,7 @@ def schemas_of(*contracts: Contract | None) -> tuple[str, ...]:
 def read_live_schema(dsn: str, cfg: Config, schemas: Sequence[str] = ("public",)) -> Schema:
     """The live schema of ``schemas``, without the ledger table (migsafe's own, no release
     uses it)."""
-    from migsafe.db import DatabaseError
+    from migsafe.db import DatabaseError, database_problem
     from migsafe.db.introspect import introspect
     from migsafe.ops import bare
 
@@ -144,7 +129,7 @@ def resolve_contracts(
     version (None for a first release). Files in ``contract_files`` win over the ledger;
     a release in neither is a :class:`GateError`."""
     from migsafe import ledger
-    from migsafe.db import DatabaseError, require_psycopg
+    from migsafe.db import DatabaseError, database_problem, require_psycopg
 
     files = dict(contract_files or {})
     where = ledger.Location.of(cfg)
@@ -217,14 +202,7 @@ def judge(
     for name, wanted in pairs:
         for p in compat(schema, wanted, provenance):
             problems.append(ReleaseProblem(p.kind, p.key, p.expected, p.found, p.migration, name))
-    return Decision(
-        FAIL if problems else PASS,
-        release,
-        previous,
-        tuple(problems),
-        None,
-        schema.fingerprint(),
-    )
+    return Decision(FAIL if problems else PASS, release, previous, tuple(problems), None)
 
 
 def decide(
@@ -235,9 +213,20 @@ def decide(
     cfg: Config,
     contract_files: Mapping[str, Path] | None = None,
     provenance: Provenance | None = None,
+    reword: Callable[[str], str] | None = None,
+    raise_unreadable: bool = False,
 ) -> Decision:
     """Read the live schema and the contracts, then :func:`judge`; when either cannot be
-    read the decision is ``inconclusive`` with the reason (fail closed)."""
+    read the decision is ``inconclusive`` with the reason (fail closed).
+
+    ``reword`` rewrites each reason before it is given (the server names its database as
+    configured, not with the limits it adds to the URL). With ``raise_unreadable`` a live
+    schema that cannot be read is a :class:`GateError` instead, which the server tells
+    apart from a missing contract (503, not 409)."""
+
+    def said(exc: GateError) -> str:
+        return reword(str(exc)) if reword is not None else str(exc)
+
     missing: GateError | None
     try:
         contract, previous_contract, previous = resolve_contracts(
@@ -252,9 +241,11 @@ def decide(
     try:
         schema = read_live_schema(dsn, cfg, schemas)
     except GateError as exc:
-        return Decision(INCONCLUSIVE, release, previous, (), str(exc), None)
+        if raise_unreadable:
+            raise GateError(said(exc)) from None
+        return Decision(INCONCLUSIVE, release, previous, (), said(exc))
     if missing is not None:
-        return Decision(INCONCLUSIVE, release, previous, (), str(missing), schema.fingerprint())
+        return Decision(INCONCLUSIVE, release, previous, (), said(missing))
     return judge(schema, release, contract, previous, previous_contract, provenance=provenance)
 
 

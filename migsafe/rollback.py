@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from migsafe import downgrade, gate, ledger
 from migsafe.compat import Provenance
+from migsafe.db import database_problem
 from migsafe.deploy.base import Deployer
 from migsafe.deploy.run import CommandRecord, DeployError
 
@@ -93,14 +94,12 @@ def write_incident(incident: Incident, path: Path) -> None:
 
 
 def _connect(dsn: str) -> Any:
-    from migsafe.db import DatabaseError, require_psycopg
+    from migsafe.db import DatabaseError, connect
 
     try:
-        return require_psycopg().connect(dsn, autocommit=True, connect_timeout=10)
+        return connect(dsn)
     except DatabaseError as exc:
         raise RollbackError(str(exc)) from None
-    except Exception as exc:  # psycopg's connection errors, whatever their class
-        raise RollbackError(gate.database_problem(dsn, exc)) from None
 
 
 def resolve(known: Sequence[ledger.Entry], deployer: Deployer, to: str | None) -> tuple[str, str]:
@@ -198,7 +197,7 @@ def rollback(
         except ledger.LedgerError as exc:
             raise RollbackError(str(exc)) from None
         except Exception as exc:  # psycopg's errors, whatever their class
-            raise RollbackError(gate.database_problem(dsn, exc)) from None
+            raise RollbackError(database_problem(dsn, exc)) from None
     current, target = resolve(known, deployer, to)
     contract = _contract(dsn, cfg, target, contract_file)
     try:
@@ -294,9 +293,7 @@ def rollback(
     except (RollbackError, ledger.LedgerError) as exc:
         incident.message += f", but the ledger could not be marked: {exc}"
     except Exception as exc:  # psycopg's errors, whatever their class
-        incident.message += (
-            f", but the ledger could not be marked: {gate.database_problem(dsn, exc)}"
-        )
+        incident.message += f", but the ledger could not be marked: {database_problem(dsn, exc)}"
     if incident.after.decision != gate.PASS:
         incident.message += (
             f", but the check after it says {incident.after.decision}: the schema changed "
@@ -311,7 +308,7 @@ def _check_again(
     try:
         schema = gate.read_live_schema(dsn, cfg, gate.schemas_of(contract))
     except gate.GateError as exc:
-        return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc), None)
+        return gate.Decision(gate.INCONCLUSIVE, target, None, (), str(exc))
     return gate.judge(schema, target, contract, None, None, provenance=provenance)
 
 

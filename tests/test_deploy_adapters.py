@@ -166,12 +166,6 @@ def test_helm_release_left_pending_is_a_failure(tool: Tool) -> None:
         Helm("web", Runner(10), namespace="shop", binary=path).wait()
 
 
-def test_helm_chart_version_as_the_release(tool: Tool) -> None:
-    path = tool("helm", [HELM_HISTORY])
-    deployer = Helm("web", Runner(10), namespace="shop", binary=path, release_from="chart")
-    assert [r.release for r in deployer.history()] == [None, "0.4.0", "0.4.1", "0.5.0-rc.1"]
-
-
 def test_release_of_a_template() -> None:
     def template(image: str) -> dict[str, object]:
         return {"spec": {"containers": [{"name": "web", "image": image}]}}
@@ -208,7 +202,7 @@ def test_commands_are_time_limited() -> None:
 
 def test_missing_tool_and_missing_options_are_clear() -> None:
     with pytest.raises(DeployError, match="not installed or not on PATH"):
-        make(Options("helm", name="web", binary="/nonexistent/helm")).history()
+        Helm("web", Runner(10), binary="/nonexistent/helm").history()
     with pytest.raises(DeployError, match="needs --name: the Deployment"):
         make(Options("kubectl"))
     with pytest.raises(DeployError, match="needs an undo command"):

@@ -168,6 +168,41 @@ def test_mask_hides_passwords() -> None:
     assert "bob" in masked and "db/app" in masked
 
 
+REFUSED = (
+    'connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+    "\tIs the server running on that host and accepting TCP/IP connections?"
+)
+
+
+def test_mask_leaves_words_holding_a_short_password_alone() -> None:
+    """A one-letter password is masked where it stands as a password, not inside words."""
+    dsn = "postgresql://bob:p@127.0.0.1:1/app"
+    assert mask(REFUSED, dsn) == REFUSED
+    assert mask(f"{REFUSED}; password=p via {dsn}", dsn) == (
+        f"{REFUSED}; password=*** via postgresql://bob:***@127.0.0.1:1/app"
+    )
+
+
+def test_mask_hides_a_long_password_wherever_it_appears() -> None:
+    dsn = "postgresql://bob:s3cret@127.0.0.1:1/app"
+    masked = mask(f"{REFUSED}; role bob with s3cret rejected", dsn)
+    assert "s3cret" not in masked
+    assert masked.startswith(REFUSED) and "with *** rejected" in masked
+
+
+@pytest.mark.parametrize("password", ["p", "s3cret"])
+def test_a_refused_connection_reads_plainly_and_hides_the_password(password: str) -> None:
+    """libpq's own message for a port nothing listens on, through migsafe.db.connect."""
+    from migsafe.db import DatabaseError, connect
+
+    with pytest.raises(DatabaseError) as failed:
+        connect(f"postgresql://bob:{password}@127.0.0.1:1/app")
+    message = str(failed.value)
+    assert "port 1 failed" in message and "accepting TCP/IP" in message
+    assert "***ort" not in message and "acce***ting" not in message
+    assert "s3cret" not in message
+
+
 @pytest.mark.parametrize(
     ("url", "provider", "message"),
     [

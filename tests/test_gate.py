@@ -42,7 +42,6 @@ def run(*args: str) -> tuple[int, str]:
 def test_gate_passes_with_the_previous_release_from_the_ledger(dsn: str) -> None:
     decision = gate.decide(dsn, "2.0.0", cfg=CFG)
     assert (decision.decision, decision.previous, decision.problems) == ("pass", "1.0.0", ())
-    assert decision.fingerprint == gate.read_live_schema(dsn, CFG).fingerprint()
     code, out = run("--database-url", dsn, "--release", "2.0.0", "--format", "json")
     assert code == 0
     assert json.loads(out) == {

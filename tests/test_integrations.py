@@ -282,8 +282,10 @@ def test_lint_deploy_flags_each_bypass_where_it_is() -> None:
     path = ROOT / "tests" / "deploy" / "bypass.yaml"
     code, out = lint_deploy(path)
     assert code == 1
-    found = re.findall(rf"^{re.escape(str(path))}:(\d+):(\d+): (\S+) ", out, re.M)
-    assert [(int(line), int(col), rule) for line, col, rule in found] == [
+    found = re.findall(
+        rf"^{re.escape(str(path))}:(\d+):(\d+): (error|warning)\[(\S+)\] ", out, re.M
+    )
+    assert [(int(line), int(col), rule) for line, col, _, rule in found] == [
         (7, 3, "revision-history-zero"),
         (8, 3, "rollback-window"),
         (24, 11, "analysis-after-weight"),
@@ -299,6 +301,10 @@ def test_lint_deploy_flags_each_bypass_where_it_is() -> None:
         (108, 9, "webhook-release"),
         (117, 3, "revision-history-zero"),
     ]
+    assert {severity for *_, severity, rule in found if rule == "revision-history-zero"} == {
+        "warning"
+    }
+    assert f"{path}:24:11: error[analysis-after-weight] setWeight comes before" in out
     # Compiler style: the line, the node underlined, what to do.
     assert "24 |         - setWeight: 20\n   |           ^^^^^^^^^^^^^\n" in out
     assert "= help: move the migsafe-gate analysis step before the first setWeight" in out

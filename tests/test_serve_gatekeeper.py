@@ -148,12 +148,7 @@ def test_flagger_payload_parses_and_names_what_is_wrong() -> None:
             "metadata": {"release": " 2.0.0 ", "previous": "", "token": "t"},
         }
     )
-    assert (payload.release, payload.previous, payload.token, payload.phase) == (
-        "2.0.0",
-        None,
-        "t",
-        "Progressing",
-    )
+    assert (payload.release, payload.previous, payload.token) == ("2.0.0", None, "t")
     for bad, message in (
         ({"name": "shop", "namespace": "prod"}, "metadata.release must be"),
         ({"name": "", "namespace": "prod", "metadata": {"release": "1"}}, "name must be"),
@@ -165,6 +160,22 @@ def test_flagger_payload_parses_and_names_what_is_wrong() -> None:
             flagger.parse(bad)
 
 
+def test_flagger_payload_ignores_fields_migsafe_does_not_read() -> None:
+    """A checksum that is not a string, or a field Flagger adds later, is no reason to
+    refuse the hook: migsafe never reads them."""
+    payload = flagger.parse(
+        {
+            "name": "shop",
+            "namespace": "prod",
+            "phase": ["Progressing"],
+            "checksum": 123,
+            "labels": {"app": "shop"},
+            "metadata": {"release": "2.0.0"},
+        }
+    )
+    assert (payload.name, payload.release, payload.previous) == ("shop", "2.0.0", None)
+
+
 def test_every_hook_has_a_verdict_for_every_decision() -> None:
     from migsafe.gate import Decision, ReleaseProblem
 
@@ -172,7 +183,7 @@ def test_every_hook_has_a_verdict_for_every_decision() -> None:
     old = ReleaseProblem("missing-table", ("table", "legacy"), "legacy", "nothing", None, "1")
 
     def answer(decision: str, *problems: ReleaseProblem) -> Answer:
-        return Answer(Decision(decision, "2", "1", problems, None, None))
+        return Answer(Decision(decision, "2", "1", problems, None))
 
     cases = {
         "pass": answer("pass"),

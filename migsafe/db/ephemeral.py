@@ -114,6 +114,7 @@ class Scratch:
 
 # -- passwords stay out of messages ------------------------------------------------------------
 
+MIN_MASKED = 4  # characters a password needs before its plain occurrences are masked
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -134,14 +135,16 @@ def display_dsn(dsn: str) -> str:
 
 
 def mask(text: str, dsn: str) -> str:
-    """``text`` (a libpq message, say) with the password of ``dsn``, and anything shaped like
-    a password in a URL or ``password=`` pair, replaced by ``***``."""
+    """``text`` (a libpq message, say) with anything shaped like a password in a URL or
+    ``password=`` pair replaced by ``***``, and the password of ``dsn`` wherever else it
+    appears when it is long enough to tell apart from ordinary words (a password ``p``
+    replaced everywhere would turn ``port`` into ``***ort``)."""
     from psycopg import conninfo
 
     with contextlib.suppress(Exception):
-        password = conninfo.conninfo_to_dict(dsn).get("password")
-        if password:
-            text = text.replace(str(password), "***")
+        password = str(conninfo.conninfo_to_dict(dsn).get("password") or "")
+        if len(password) >= MIN_MASKED:
+            text = text.replace(password, "***")
     text = _URL_PASSWORD.sub(r"\1***@", text)
     return _KEYWORD_PASSWORD.sub(r"\1***", text)
 

@@ -29,7 +29,6 @@ class Options:
     namespace: str | None = None
     context: str | None = None
     container: str | None = None
-    binary: str | None = None
     socket: Path | None = None
     servers: Mapping[str, str] = field(default_factory=dict)
     commands: Mapping[str, str] = field(default_factory=dict)
@@ -120,7 +119,6 @@ def make(options: Options) -> Deployer:
             runner,
             namespace=options.namespace,
             context=options.context,
-            binary=options.binary or "helm",
         )
     from migsafe.deploy.kubectl import Argo, Kubectl
 
@@ -131,5 +129,4 @@ def make(options: Options) -> Deployer:
         namespace=options.namespace,
         context=options.context,
         container=options.container,
-        binary=options.binary or "kubectl",
     )

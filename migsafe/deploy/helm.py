@@ -1,20 +1,15 @@
 """Helm releases: ``helm history -o json`` for the history, ``helm rollback`` to undo.
 
-Each revision's release is its chart's ``app_version`` (``chart`` chooses the chart's own
-version instead: the part of ``mychart-1.2.0`` after the chart name).
+Each revision's release is its chart's ``app_version``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from migsafe.deploy.base import Deployer, Revision
 from migsafe.deploy.run import DeployError, Runner, reading, redact
-
-# ``<chart name>-<semver>``: the name may hold dashes, the version a pre-release part.
-_CHART_VERSION = re.compile(r"-(\d+\.\d+\.\d+(?:[-+][\w.+-]*)?)$")
 
 
 class Helm(Deployer):
@@ -28,11 +23,10 @@ class Helm(Deployer):
         namespace: str | None = None,
         context: str | None = None,
         binary: str = "helm",
-        release_from: str = "app_version",
     ) -> None:
         super().__init__(runner)
         self.name, self.namespace, self.context = name, namespace, context
-        self.binary, self.release_from = binary, release_from
+        self.binary = binary
 
     def helm(self, *args: str) -> list[str]:
         argv = [self.binary, *args]
@@ -52,9 +46,6 @@ class Helm(Deployer):
 
     def _release(self, entry: Any) -> str | None:
         """Helm prints ``MISSING`` for a revision whose chart metadata is lost."""
-        if self.release_from == "chart":
-            found = _CHART_VERSION.search(str(entry.get("chart") or ""))
-            return found.group(1) if found else None
         version = str(entry.get("app_version") or "")
         return version if version and version != "MISSING" else None
 

@@ -56,7 +56,6 @@ error_log = logging.getLogger("migsafe.serve.error")
 DEFAULT_MAX_BODY = 64 * 1024  # bytes; Flagger's payload is a few hundred
 DEFAULT_DEADLINE = 8.0  # seconds; Flagger gives a webhook 10 s by default
 DEFAULT_WORKERS = 8  # threads deciding at once; single-flight keeps database load lower still
-OPEN_PATHS = frozenset({"/healthz", "/metrics"})
 MAX_NAME = 200  # characters in a release name
 
 
@@ -189,7 +188,7 @@ class Service:
                 f"no answer from the database within {self.options.deadline:g} s; "
                 "the gate cannot decide"
             )
-            answer = Answer(Decision(INCONCLUSIVE, release, previous, (), reason, None), True)
+            answer = Answer(Decision(INCONCLUSIVE, release, previous, (), reason), True)
         self.metrics.decisions.labels(endpoint, answer.decision.decision).inc()
         if not answer.database_down:
             self.metrics.cache.labels("hit" if answer.cached else "miss").inc()

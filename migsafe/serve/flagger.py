@@ -3,11 +3,12 @@
 Flagger POSTs ``{"name", "namespace", "phase", "checksum", "metadata"}`` to each webhook
 of a Canary (``metadata`` is the webhook's own string map from the Canary spec) and reads
 only the status code: a 2xx lets a confirm or pre-rollout hook proceed, anything else holds
-it. The ``rollback`` hook is the other way round: a 2xx makes Flagger roll the canary back
-now. So for the gating hooks migsafe answers 200 on ``pass`` and 409 on ``fail`` or
-``inconclusive``; for ``rollback`` it answers 200 only when the live schema breaks the
-canary's own release, and 409 otherwise (a schema that only the previous release cannot use
-is no reason to route traffic back to it).
+it. migsafe reads only ``name``, ``namespace`` and ``metadata``, so a field Flagger adds or
+retypes never gets a real request refused. The ``rollback`` hook is the other way round: a
+2xx makes Flagger roll the canary back now. So for the gating hooks migsafe answers 200 on
+``pass`` and 409 on ``fail`` or ``inconclusive``; for ``rollback`` it answers 200 only when
+the live schema breaks the canary's own release, and 409 otherwise (a schema that only the
+previous release cannot use is no reason to route traffic back to it).
 
 The release to check comes from ``metadata.release``, the previous one from
 ``metadata.previous`` or else the ledger. Flagger cannot send headers, so the bearer token
@@ -45,8 +46,6 @@ class PayloadError(ValueError):
 class Payload:
     name: str
     namespace: str
-    phase: str
-    checksum: str
     release: str
     previous: str | None
     token: str | None
@@ -73,8 +72,6 @@ def parse(doc: object) -> Payload:
     return Payload(
         name=_text(doc, "name", "", required=True),
         namespace=_text(doc, "namespace", "", required=True),
-        phase=_text(doc, "phase", "", required=False),
-        checksum=_text(doc, "checksum", "", required=False),
         release=_text(metadata, "release", "metadata.", required=True).strip(),
         previous=previous or None,
         token=metadata.get("token"),

@@ -144,7 +144,7 @@ class Gatekeeper:
                 return Answer(hit, cached=True)
             decision = self._flights.do(key, lambda: self._decide(release, previous), wait)
         except (GateError, Late) as exc:
-            return Answer(Decision(INCONCLUSIVE, release, previous, (), str(exc), None), True)
+            return Answer(Decision(INCONCLUSIVE, release, previous, (), str(exc)), True)
         assert isinstance(decision, Decision)
         if digest is not None and decision.decision != INCONCLUSIVE:
             self._store(key, decision)
@@ -185,8 +185,7 @@ class Gatekeeper:
         """The catalog digest, on a connection kept between calls (one at a time: callers
         come through the single flight); after any error, or a query cut at the deadline
         by the watchdog, the connection is dropped and made anew on the next call."""
-        from migsafe.db import DatabaseError
-        from migsafe.gate import database_problem
+        from migsafe.db import DatabaseError, database_problem
         from migsafe.serve.digest import catalog_digest
 
         with self._conn_lock:
@@ -213,37 +212,23 @@ class Gatekeeper:
                     watchdog.cancel()
 
     def _decide(self, release: str, previous: str | None) -> Decision:
-        """Read the live schema (a :class:`GateError` when the database cannot be read),
-        then the contracts; a missing contract is an inconclusive decision."""
-        from migsafe.gate import (
-            database_problem,
-            judge,
-            read_live_schema,
-            resolve_contracts,
-            schemas_of,
-        )
+        """:func:`migsafe.gate.decide` on the bounded URL: a :class:`GateError` when the
+        database cannot be read, an inconclusive decision when a contract is missing."""
+        from migsafe.db import database_problem
+        from migsafe.gate import decide
 
         try:
             bounded = self._bounded()
         except Exception as exc:  # not a connection string psycopg reads
             raise GateError(database_problem(self.dsn, exc)) from None
-        missing: str | None = None
-        try:
-            contract, previous_contract, previous = resolve_contracts(
-                bounded, self.cfg, release, previous
-            )
-        except GateError as exc:
-            missing = self._plain(str(exc), bounded)
-            schemas: tuple[str, ...] = ("public",)
-        else:
-            schemas = schemas_of(contract, previous_contract)
-        try:
-            schema = read_live_schema(bounded, self.cfg, schemas)
-        except GateError as exc:
-            raise GateError(self._plain(str(exc), bounded)) from None
-        if missing is not None:
-            return Decision(INCONCLUSIVE, release, previous, (), missing, schema.fingerprint())
-        return judge(schema, release, contract, previous, previous_contract)
+        return decide(
+            bounded,
+            release,
+            previous,
+            cfg=self.cfg,
+            reword=lambda message: self._plain(message, bounded),
+            raise_unreadable=True,
+        )
 
     def _plain(self, message: str, bounded: str) -> str:
         """``message`` naming the database as given, without the limits added to it."""
