@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from mariadbfixtures import URL, connect, mariadb
+from scenarios.scenario_kit import git, invoke
 
 from migsafe import compat
-from migsafe.cli import main
 from migsafe.contracts import from_schema, load, path_for, retired_for
 from migsafe.db.mariadb import introspect
 from migsafe.parse import mysql
@@ -69,17 +67,6 @@ class Outcome:
     def check_after(self, migration: str) -> Check:
         [found] = [c for c in self.checks if c.migration == migration]
         return found
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
-def invoke(repo: Path, args: Sequence[str]) -> tuple[int, str]:
-    with contextlib.chdir(repo):
-        done = CliRunner().invoke(main, list(args))
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
-    return done.exit_code, done.output
 
 
 def build(root: Path, releases: Sequence[Release], retired: Mapping[str, Sequence[str]]) -> Path:
