@@ -224,6 +224,15 @@ def test_characters_xml_forbids_are_carried_by_every_ci_format(tmp_path: Path) -
     assert any("i\\x01 has no IF NOT EXISTS" in parse_command(line)[2] for line in lines)
 
 
+def test_text_report_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    # An escape sequence in a quoted identifier would recolour or clear the terminal.
+    (tmp_path / "001.sql").write_text('CREATE INDEX "i\x1b[2J" ON t (a);\n', encoding="utf-8")
+    code, out = lint("--no-cache", "--format", "text", str(tmp_path / "001.sql"))
+    assert code == 1
+    assert "\x1b" not in out
+    assert "i\\x1b[2J" in out
+
+
 def test_output_file_gets_the_report_and_the_terminal_the_text(tmp_path: Path) -> None:
     target = tmp_path / "report.sarif"
     code, out = lint("--format", "sarif", "--output", str(target), str(SUPABASE))

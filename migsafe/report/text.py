@@ -1,5 +1,7 @@
 """Human output, compiler style: location, rule and message, the source line with the span
-underlined, then what to do instead."""
+underlined, then what to do instead. Text from the migrations (messages quote names, the
+snippet shows the line) goes through :func:`visible`, so a control character in a file
+cannot drive the terminal."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import click
 from migsafe.analysis import Result
 from migsafe.findings import Finding, Severity
 from migsafe.parse.text import SourceText, source_text
+from migsafe.report.visible import visible
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
 
@@ -27,7 +30,7 @@ def _snippet(source: SourceText, f: Finding, colour: bool) -> list[str]:
         marks += " …"
     if colour:
         marks = click.style(marks, fg=_COLOURS[f.severity], bold=True)
-    return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {marks}"]
+    return [f"{gutter} |", f"{span.line} | {visible(text)}", f"{gutter} | {marks}"]
 
 
 def _fixed(f: Finding, text: str, colour: bool) -> list[str]:
@@ -35,7 +38,10 @@ def _fixed(f: Finding, text: str, colour: bool) -> list[str]:
     assert f.fix is not None
     first, changed = f.fix.changed_lines(text)
     width = len(str(first + len(changed)))
-    shown = [f"{first + i:>{width}} + {line.rstrip(chr(13))}" for i, line in enumerate(changed[:4])]
+    shown = [
+        f"{first + i:>{width}} + {visible(line.rstrip(chr(13)))}"
+        for i, line in enumerate(changed[:4])
+    ]
     if colour:
         shown = [click.style(line, fg="green") for line in shown]
     return shown
@@ -46,13 +52,15 @@ def render(result: Result, texts: dict[tuple[str, bool], str], colour: bool) -> 
     for a file holding both directions (dbmate) each has its own, the other half blanked."""
     lines: list[str] = []
     for err in result.errors:
-        lines.append(click.style(str(err), fg="red", bold=True) if colour else str(err))
+        shown = visible(str(err))
+        lines.append(click.style(shown, fg="red", bold=True) if colour else shown)
     for f in result.sorted_findings():
         label = f"{f.severity.value}[{f.rule}]"
         if colour:
             label = click.style(label, fg=_COLOURS[f.severity], bold=True)
         down = " (down migration)" if f.down else ""
-        lines.append(f"{f.path}:{f.span.line}:{f.span.column}: {label}{down} {f.message}")
+        where = f"{visible(f.path)}:{f.span.line}:{f.span.column}"
+        lines.append(f"{where}: {label}{down} {visible(f.message)}")
         text = texts.get((f.path, f.down))
         if text is not None:
             lines.extend(_snippet(source_text(text), f, colour))
