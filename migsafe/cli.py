@@ -870,11 +870,13 @@ def _up_to(migrations: list[Migration], at: str | None) -> list[Migration]:
 
 @main.command("rules")
 def list_rules() -> None:
-    """List the rules with their default severity and summary."""
+    """List the rules with their default severity and summary: those of `migsafe lint`,
+    then those of `migsafe lint-deploy`."""
+    from migsafe.deploy_lint import RULES as DEPLOY_RULES
     from migsafe.rules import all_rules
 
     rules = all_rules()
-    width = max(len(r) for r in rules)
+    width = max(len(r) for r in [*rules, *DEPLOY_RULES])
     for r in sorted(rules.values(), key=lambda r: (r.family, r.id)):
         note = (
             " (migsafe trace only)"
@@ -882,6 +884,8 @@ def list_rules() -> None:
             else ("" if r.default_enabled else " (only with --strict or --select)")
         )
         click.echo(f"{r.id:<{width}}  {r.severity.value:<7}  {r.family:<12}  {r.summary}{note}")
+    for d in sorted(DEPLOY_RULES.values(), key=lambda d: d.id):
+        click.echo(f"{d.id:<{width}}  {d.severity.value:<7}  {'lint-deploy':<12}  {d.summary}")
 
 
 @main.command()

@@ -224,7 +224,10 @@ def test_rules_and_explain() -> None:
     code, out = run("rules")
     assert code == 0
     listed = {line.split()[0] for line in out.splitlines() if line.strip()}
-    assert listed == set(all_rules())
+    from migsafe.deploy_lint import RULES as DEPLOY_RULES
+
+    assert listed == set(all_rules()) | set(DEPLOY_RULES)
+    assert re.search(r"^rollback-window +error +lint-deploy ", out, re.M)
     code, page = run("explain", "require-concurrent-index")
     assert code == 0 and page.startswith("# require-concurrent-index")
     code, out = run("explain", "no-such-rule")
