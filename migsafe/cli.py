@@ -595,14 +595,7 @@ def releases(
             layout = contracts.layout(table, cfg.compat_window, cfg.retired, _project_root(cfg))
         except contracts.ContractError as exc:
             fail(str(exc))
-        settings = Settings(
-            pg_version=cfg.pg_version,
-            select=cfg.select,
-            ignore=cfg.ignore,
-            severity=cfg.severity,
-            assume_in_transaction=cfg.assume_in_transaction,
-            releases=layout,
-        )
+        settings = replace(Settings.from_config(cfg), releases=layout)
         result = Analyzer(settings).run(migrations)
         text = timeline.render(timeline.records(table, phases.values(), result), cfg.retired)
     elif fmt == "json":
