@@ -89,7 +89,33 @@ _config = click.option(
 _color = click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The deploy-time commands live in modules of their own, imported only when one of them runs
+# (or `--help` lists them): a pre-commit `migsafe lint` pays nothing for them.
+_LAZY_COMMANDS = {
+    "deploy": "migsafe.cli_deploy",
+    "gate": "migsafe.cli_deploy",
+    "rollback": "migsafe.cli_deploy",
+    "serve": "migsafe.cli_serve",
+    "lint-deploy": "migsafe.cli_serve",
+}
+
+
+class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _LAZY_COMMANDS and name not in self.commands:
+            from importlib import import_module
+
+            module = import_module(_LAZY_COMMANDS[name])
+            command = getattr(module, name.replace("-", "_"))
+            assert isinstance(command, click.Command)
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migsafe")
 def main() -> None:
     """Keep database migrations from taking production down."""
@@ -898,17 +924,3 @@ def explain(rule_id: str) -> None:
     if found is None:
         fail(f"the page of {rule_id} is not installed (rules/{rule_id}.md)")
     click.echo(found.text)
-
-
-# The deploy-time commands (release ledger, gate, rollback) live in their own module.
-from migsafe.cli_deploy import deploy, gate, rollback  # noqa: E402
-
-main.add_command(deploy)
-main.add_command(gate)
-main.add_command(rollback)
-
-# migsafe serve and lint-deploy, for deployers on Kubernetes, live in their own module.
-from migsafe.cli_serve import lint_deploy, serve  # noqa: E402
-
-main.add_command(serve)
-main.add_command(lint_deploy)

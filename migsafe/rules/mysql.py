@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from migsafe import online, ops
+from migsafe import ops
 from migsafe.findings import Edit, Fix, Severity
 from migsafe.rules import MYSQL, Violation, quoted, rule
 
 if TYPE_CHECKING:
+    from migsafe import online
     from migsafe.analysis import Context
 
 # Ops that are not DDL: MySQL commits implicitly before every other statement.
@@ -66,6 +67,8 @@ def _describe(op: ops.Op) -> str:
     dialects=MYSQL,
 )
 def mysql_table_copy(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    from migsafe import online  # only MySQL migrations need the model
+
     judged = ctx.online
     table = _existing(op, ctx)
     if judged is None or judged.algorithm != "COPY" or table is None or ctx.server is None:
@@ -98,6 +101,8 @@ def _cheapest_form(sql: str, algorithm: str) -> str:
 
 def _clause_fix(ctx: Context, cheapest: online.Online) -> Fix | None:
     """Replace the statement's ALGORITHM=/LOCK= clauses with the non-blocking form."""
+    from migsafe import online  # only MySQL migrations need the model
+
     found = online.clauses(ctx.statement.sql)
     if not found or cheapest.algorithm is None:
         return None
@@ -122,6 +127,8 @@ def _clause_fix(ctx: Context, cheapest: online.Online) -> Fix | None:
     dialects=MYSQL,
 )
 def mysql_lock_not_none(op: ops.Op, ctx: Context) -> Iterator[Violation]:
+    from migsafe import online  # only MySQL migrations need the model
+
     if ctx.server is None or _existing(op, ctx) is None:
         return
     if isinstance(op, ops.AddConstraint) and op.constraint.kind == "foreign_key":

@@ -20,7 +20,6 @@ with the earlier history of their folder as the schema they change; only they ar
 from __future__ import annotations
 
 import ast
-import configparser
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -90,6 +89,8 @@ class _Revision:
 
 def script_locations(ini: Path) -> list[Path]:
     """The folders holding revision scripts, from an ``alembic.ini``."""
+    import configparser  # only a run that reads an alembic.ini needs it
+
     parser = configparser.ConfigParser(defaults={"here": str(ini.resolve().parent)})
     try:
         with ini.open(encoding="utf-8") as handle:
