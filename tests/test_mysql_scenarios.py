@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 from mariadbfixtures import URL, connect, mariadb
-from scenarios.scenario_kit import git, invoke
+from scenarios.scenario_kit import RELEASE_RULES, Release, build, invoke, pairs, printed
 
 from migsafe import compat
 from migsafe.contracts import from_schema, load, path_for, retired_for
@@ -34,19 +33,7 @@ pytest.importorskip("sqlglot", reason="sqlglot is in the mysql and test extras")
 
 __all__ = ["mariadb"]
 
-RELEASE_RULES = frozenset({"contract-before-retirement", "breaks-previous-release"})
 FOLDER = "migrations/mariadb"
-_CAUSE = re.compile(r" \(caused by [^()]*\)$")
-
-
-@dataclass(frozen=True)
-class Release:
-    tag: str
-    migrations: tuple[tuple[str, str], ...]
-
-    @property
-    def version(self) -> str:
-        return self.tag.removeprefix("v")
 
 
 @dataclass(frozen=True)
@@ -67,29 +54,6 @@ class Outcome:
     def check_after(self, migration: str) -> Check:
         [found] = [c for c in self.checks if c.migration == migration]
         return found
-
-
-def build(root: Path, releases: Sequence[Release], retired: Mapping[str, Sequence[str]]) -> Path:
-    repo = root / "app"
-    (repo / FOLDER).mkdir(parents=True)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Story Teller")
-    git(repo, "config", "user.email", "stories@example.com")
-    config = '[tool.migsafe]\nreleases = "git"\n\n[tool.migsafe.retired]\n'
-    config += "".join(f'"{v}" = {json.dumps(list(objs))}\n' for v, objs in retired.items())
-    (repo / "pyproject.toml").write_text(config, encoding="utf-8")
-    for release in releases:
-        for name, sql in release.migrations:
-            (repo / FOLDER / name).write_text(sql, encoding="utf-8")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", f"release {release.version}")
-        git(repo, "tag", release.tag)
-        code, output = invoke(
-            repo,
-            ["contract", "capture", "--release", release.version, "--from-migrations", FOLDER],
-        )
-        assert code == 0, output
-    return repo
 
 
 @contextlib.contextmanager
@@ -115,20 +79,11 @@ def apply(database: str, sql: str) -> None:
         conn.close()
 
 
-def printed(output: str) -> frozenset[str]:
-    lines = [line for line in output.splitlines() if not line.startswith("release ")]
-    return frozenset(_CAUSE.sub("", line) for line in lines)
-
-
-def pairs(problems: Sequence[compat.Problem]) -> frozenset[tuple[str, str]]:
-    return frozenset((p.object, p.kind) for p in problems)
-
-
 def run(
     root: Path, releases: Sequence[Release], retired: Mapping[str, Sequence[str]] | None = None
 ) -> Outcome:
     retired = retired or {}
-    repo = build(root, releases, retired)
+    repo = build(root, releases, retired, FOLDER)
     code, output = invoke(repo, ["lint", FOLDER, "--format", "json"])
     assert code in (0, 1), output
     doc = json.loads(output)

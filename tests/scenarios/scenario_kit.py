@@ -97,10 +97,16 @@ def invoke(repo: Path, args: Sequence[str]) -> tuple[int, str]:
     return done.exit_code, done.output
 
 
-def build(root: Path, releases: Sequence[Release], retired: Mapping[str, Sequence[str]]) -> Path:
-    """The story's repository, with each release's contract captured at its tag."""
+def build(
+    root: Path,
+    releases: Sequence[Release],
+    retired: Mapping[str, Sequence[str]],
+    folder: str = "migrations",
+) -> Path:
+    """The story's repository, with each release's contract captured at its tag; the
+    migrations live in ``folder`` (a ``mariadb`` folder makes them MariaDB's)."""
     repo = root / "app"
-    (repo / "migrations").mkdir(parents=True)
+    (repo / folder).mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.name", "Story Teller")
     git(repo, "config", "user.email", "stories@example.com")
@@ -109,7 +115,7 @@ def build(root: Path, releases: Sequence[Release], retired: Mapping[str, Sequenc
     (repo / "pyproject.toml").write_text(config, encoding="utf-8")
     for release in releases:
         for name, sql in release.migrations:
-            (repo / "migrations" / name).write_text(sql, encoding="utf-8")
+            (repo / folder / name).write_text(sql, encoding="utf-8")
         (repo / "VERSION").write_text(release.version + "\n", encoding="utf-8")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"release {release.version}")
@@ -122,7 +128,7 @@ def build(root: Path, releases: Sequence[Release], retired: Mapping[str, Sequenc
                 "--release",
                 release.version,
                 "--from-migrations",
-                "migrations",
+                folder,
             ],
         )
         assert code == 0, output
@@ -145,12 +151,12 @@ def lint(repo: Path) -> list[Finding]:
     ]
 
 
-def _printed(output: str) -> frozenset[str]:
+def printed(output: str) -> frozenset[str]:
     lines = [line for line in output.splitlines() if not line.startswith("release ")]
     return frozenset(_CAUSE.sub("", line) for line in lines)
 
 
-def _pairs(problems: Sequence[compat.Problem]) -> frozenset[tuple[str, str]]:
+def pairs(problems: Sequence[compat.Problem]) -> frozenset[tuple[str, str]]:
     return frozenset((p.object, p.kind) for p in problems)
 
 
@@ -195,15 +201,15 @@ def _run(
                 repo, ["check", "--against", against, "--database-url", dsn]
             )
             replayed = compat.replay(migrations[n] for n in done)
-            static = _pairs(compat.compat(replayed.schema, contract, replayed.provenance))
-            live = _pairs(compat.compat(introspect(dsn), contract))
+            static = pairs(compat.compat(replayed.schema, contract, replayed.provenance))
+            live = pairs(compat.compat(introspect(dsn), contract))
             where = f"after {name}, against {against}:\nstatic:\n{static_out}\nlive:\n{live_out}"
             assert static_code == live_code, where
-            assert _printed(static_out) == _printed(live_out), where
+            assert printed(static_out) == printed(live_out), where
             assert static == live, where
             assert static_code == (3 if static else 0), where
             outcome.checks.append(
-                Check(name, against, static_code, _printed(static_out), static, static_out)
+                Check(name, against, static_code, printed(static_out), static, static_out)
             )
         # The release's contract, captured from the migrations, is the one its database gives.
         live_contract = from_schema(
