@@ -60,24 +60,10 @@ _FAMILIES = (
 )
 POSTGRESQL = frozenset({"postgresql"})
 MYSQL = frozenset({"mysql", "mariadb"})
-# Rules whose reasoning is PostgreSQL's own — its lock modes, CONCURRENTLY, its types, its
-# foreign keys without an index, its IF [NOT] EXISTS forms — stay silent on MySQL and
-# MariaDB migrations, whose online-DDL rules live in rules/mysql.py.
+# The lock-model families reason about PostgreSQL's own locks; rules of other families
+# that do (its types, CONCURRENTLY, IF [NOT] EXISTS forms) say so with ``dialects=POSTGRESQL``.
+# MySQL and MariaDB have their online-DDL rules in rules/mysql.py.
 _POSTGRESQL_FAMILIES = frozenset({"locking", "trace"})
-_POSTGRESQL_RULES = frozenset(
-    {
-        "ban-char",
-        "prefer-bigint",
-        "prefer-text",
-        "prefer-timestamptz",
-        "prefer-identity",
-        "foreign-key-without-index",
-        "prefer-robust-statements",
-        "concurrently-in-transaction",
-        "enum-value-in-transaction",
-        "validate-in-same-transaction",
-    }
-)
 
 
 def rule(
@@ -95,7 +81,7 @@ def rule(
         if id in _REGISTRY:
             raise RuntimeError(f"rule {id} registered twice")
         only = dialects
-        if only is None and (family in _POSTGRESQL_FAMILIES or id in _POSTGRESQL_RULES):
+        if only is None and family in _POSTGRESQL_FAMILIES:
             only = POSTGRESQL
         _REGISTRY[id] = Rule(
             id,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from migsafe import ops
 from migsafe.findings import Edit, Fix, Severity
 from migsafe.ops import Op, bare
-from migsafe.rules import Violation, rule
+from migsafe.rules import POSTGRESQL, Violation, rule
 from migsafe.rules.destructive import object_kind_name
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def _indexed(table: str, columns: tuple[str, ...], op: Op, ctx: Context) -> bool
     "foreign key whose columns no index on the referencing table starts with",
     "Create an index whose leading columns are the foreign key's columns (on an existing "
     "table with CREATE INDEX CONCURRENTLY), in the same migration or an earlier one.",
+    dialects=POSTGRESQL,
 )
 def foreign_key_without_index(op: Op, ctx: Context) -> Iterator[Violation]:
     for table, fk in _foreign_keys(op):
@@ -170,6 +171,7 @@ def _insert_clause(guard: _Guard, ctx: Context) -> Fix | None:
     "so the migration can simply be run again after failing part-way. After a failed "
     "CREATE INDEX CONCURRENTLY, drop the invalid index it left behind before re-running: "
     "IF NOT EXISTS would keep it.",
+    dialects=POSTGRESQL,
 )
 def prefer_robust_statements(op: Op, ctx: Context) -> Iterator[Violation]:
     if ctx.in_transaction:

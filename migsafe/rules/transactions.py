@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from migsafe import locks, ops
 from migsafe.findings import Severity
 from migsafe.ops import Statement, bare
-from migsafe.rules import Violation, quoted, rule
+from migsafe.rules import POSTGRESQL, Violation, quoted, rule
 
 if TYPE_CHECKING:
     from migsafe.analysis import Context
@@ -50,6 +50,7 @@ def _which_transaction(ctx: Context) -> str:
     "BEGIN/COMMIT around it and turn off the tool's transaction for that migration (dbmate "
     "`-- migrate:up transaction:false`, diesel `run_in_transaction = false`, Flyway "
     "`executeInTransaction=false`).",
+    dialects=POSTGRESQL,
 )
 def concurrently_in_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     label = _concurrent_label(op)
@@ -81,6 +82,7 @@ def _added_not_valid(ctx: Context, op: ops.ValidateConstraint) -> ops.AddConstra
     "Commit after ADD CONSTRAINT ... NOT VALID and run VALIDATE CONSTRAINT in a separate "
     "transaction (or the next migration): on its own it takes only a ShareUpdateExclusiveLock, "
     "which lets reads and writes continue during the scan.",
+    dialects=POSTGRESQL,
 )
 def validate_in_same_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if not isinstance(op, ops.ValidateConstraint) or ctx.is_new(op.table):
@@ -111,6 +113,7 @@ def _first_use(ctx: Context, value: str) -> Statement | None:
     "value is unusable until commit.",
     "Run ALTER TYPE ... ADD VALUE in a migration of its own outside any transaction (or commit "
     "right after it), and use the new value only in a later migration.",
+    dialects=POSTGRESQL,
 )
 def enum_value_in_transaction(op: ops.Op, ctx: Context) -> Iterator[Violation]:
     if not isinstance(op, ops.AddEnumValue) or not ctx.in_transaction:
